@@ -1,0 +1,529 @@
+"""The ingest driver: find log files, read what is new in each, and store it through the funnel.
+
+Incremental and safe while an agent is still writing: each file's byte offset, line count,
+parser state and a hash of its head are stored in its `source` row, in the same transaction as
+the messages read up to that offset. A pass reads only the appended bytes, holds back a
+half-written last line, and re-reads a file from the start when it shrank or its head changed.
+Re-running on unchanged files does no work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from store import append, funnel, logs
+from store.db import connection
+from store.models import Source
+from store.parsers import PARSERS, detect_agent
+from store.parsers.common import LineError, load_line
+from store.records import (
+    HIDDEN_KINDS,
+    KIND_UNKNOWN,
+    BadLine,
+    MessageRecord,
+    ParseState,
+    Record,
+    SessionInfo,
+)
+
+log = logs.get("ingest")
+
+BLOCK = 1 << 20
+"""Bytes read from a file at a time."""
+CHUNK_LINES = 1000
+CHUNK_BYTES = 4 << 20
+"""A transaction covers at most this many lines or bytes, so the writer is released often."""
+HEAD_BYTES = 4096
+SNIFF_LINES = 20
+SKIP_NAMES = frozenset({"history.jsonl", "journal.jsonl", "session_index.jsonl"})
+"""JSONL files in the agents' trees that are not transcripts (FORMATS 5 #14)."""
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did; the CLI prints it and the app shows it."""
+
+    files_seen: int = 0
+    files_read: int = 0
+    files_unchanged: int = 0
+    files_rewritten: int = 0
+    files_gone: int = 0
+    files_skipped: Counter[str] = field(default_factory=Counter)
+    sessions: set[int] = field(default_factory=set)
+    messages_added: int = 0
+    messages_dup: int = 0
+    lines_bad: Counter[str] = field(default_factory=Counter)
+    lines_unknown: Counter[str] = field(default_factory=Counter)
+    commit_failures: int = 0
+    errors: list[str] = field(default_factory=list)
+    """One-line, file-level problems (unreadable file, store locked...)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files_seen": self.files_seen, "files_read": self.files_read,
+            "files_unchanged": self.files_unchanged, "files_rewritten": self.files_rewritten,
+            "files_gone": self.files_gone, "files_skipped": dict(self.files_skipped),
+            "sessions": len(self.sessions), "messages_added": self.messages_added,
+            "messages_dup": self.messages_dup, "lines_bad": dict(self.lines_bad),
+            "lines_unknown": dict(self.lines_unknown), "commit_failures": self.commit_failures,
+            "errors": self.errors,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Posted after each file: `done` of `total` files, and the file just handled."""
+
+    done: int
+    total: int
+    path: str
+    messages_added: int
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+# ------------------------------------------------------------------------------------------
+# Finding files
+
+
+def default_roots() -> list[Path]:
+    """The agents' default log folders that exist on this machine."""
+    home = Path.home()
+    roots: list[Path] = []
+    claude_dirs = os.environ.get("CLAUDE_CONFIG_DIR")
+    for base in (claude_dirs.split(",") if claude_dirs else [str(home / ".claude")]):
+        roots.append(Path(base.strip()).expanduser() / "projects")
+    roots.append(home / ".config" / "claude" / "projects")
+    codex_home = Path(os.environ.get("CODEX_HOME", str(home / ".codex"))).expanduser()
+    roots += [codex_home / "sessions", codex_home / "archived_sessions"]
+    return [r for r in roots if r.is_dir()]
+
+
+def discover(paths: Iterable[Path]) -> Iterator[Path]:
+    """Every log file under `paths` (files are taken as given; folders are walked, sorted)."""
+    for path in paths:
+        path = Path(os.path.abspath(path.expanduser()))
+        if path.is_file():
+            yield path
+            continue
+        for folder, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith(".jsonl") and name not in SKIP_NAMES:
+                    yield Path(folder) / name
+
+
+# ------------------------------------------------------------------------------------------
+# Reading lines
+
+
+class LineReader:
+    """Complete lines of a binary file from an offset; a half-written last line is held back.
+
+    An unterminated last line is consumed only when it is a complete JSON object (a writer cut
+    mid-line never leaves one), so files that simply lack a final newline are read whole.
+    """
+
+    def __init__(self, fh: BinaryIO, offset: int, line_no: int) -> None:
+        self.fh = fh
+        self.offset = offset
+        """End of the last line handed out (bytes consumed)."""
+        self.line_no = line_no
+        self.open_tail = False
+        """True when the last line handed out had no newline after it."""
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        self.fh.seek(self.offset)
+        carry: list[bytes] = []
+        while block := self.fh.read(BLOCK):
+            pieces = block.split(b"\n")
+            if len(pieces) == 1:
+                carry.append(block)
+                continue
+            if carry:
+                pieces[0] = b"".join(carry) + pieces[0]
+                carry = []
+            for line in pieces[:-1]:
+                self.line_no += 1
+                self.offset += len(line) + 1
+                yield self.line_no, line
+            if pieces[-1]:
+                carry.append(pieces[-1])
+        tail = b"".join(carry)
+        if tail and _is_complete(tail):
+            self.line_no += 1
+            self.offset += len(tail)
+            self.open_tail = True
+            yield self.line_no, tail
+
+
+def _is_complete(tail: bytes) -> bool:
+    try:
+        load_line(tail)
+    except LineError:
+        return False
+    return True
+
+
+def head_hash(fh: BinaryIO, length: int) -> str:
+    fh.seek(0)
+    return hashlib.blake2b(fh.read(length), digest_size=16).hexdigest()
+
+
+def sniff_agent(fh: BinaryIO) -> str | None:
+    """Which agent wrote this file, from its first lines' content."""
+    fh.seek(0)
+    objects = []
+    for _ in range(SNIFF_LINES):
+        line = fh.readline(HEAD_BYTES * 64)
+        if not line:
+            break
+        try:
+            objects.append(load_line(line.rstrip(b"\r\n")))
+        except LineError:
+            continue
+    return detect_agent(objects)
+
+
+# ------------------------------------------------------------------------------------------
+# Writing
+
+
+@dataclass
+class _ChunkResult:
+    added: int = 0
+    dup: int = 0
+    ok: int = 0
+    bad: Counter[str] = field(default_factory=Counter)
+    unknown: Counter[str] = field(default_factory=Counter)
+    sessions: set[int] = field(default_factory=set)
+
+
+class _FileWriter:
+    """Writes the records of one file, a chunk per transaction, with its source row."""
+
+    def __init__(self, source: Source, agent: str, report: IngestReport) -> None:
+        self.source = source
+        self.agent = agent
+        self.report = report
+        self.session_ids: dict[str, int] = {}
+        self.touched_ids: set[int] = set()
+        """Message ids seen in this pass (used to mark rows of a rewritten file stale)."""
+
+    def write_chunk(self, records: Sequence[Record], reader: LineReader, state: ParseState) -> bool:
+        """Store `records` and advance the source to the reader's position; False to stop."""
+        snapshot = dict(self.session_ids)
+        outcome = funnel.write(
+            lambda: self._apply(records, reader, state),
+            funnel.Context("ingest-chunk", session_key=None, source_path=self.source.path,
+                           line=reader.line_no),
+        )
+        if outcome.ok and outcome.value is not None:
+            self._merge(outcome.value)
+            return True
+        self.session_ids = snapshot  # ids made in the rolled-back transaction do not exist
+        self.report.commit_failures += 1
+        if outcome.error_kind != "integrity":
+            self.report.errors.append(f"{self.source.path}: {outcome.error}")
+            return False
+        return self._isolate(records, reader, state)
+
+    def _isolate(self, records: Sequence[Record], reader: LineReader, state: ParseState) -> bool:
+        """Store a chunk one record per transaction so only the failing record is lost."""
+        for rec in records:
+            key = rec.session_key if not isinstance(rec, BadLine) else None
+            ctx = funnel.Context(
+                type(rec).__name__ if not isinstance(rec, MessageRecord) else rec.line_type,
+                event_id=rec.stable_id if isinstance(rec, MessageRecord) else None,
+                session_key=key, source_path=self.source.path,
+                line=getattr(rec, "line", None),
+            )
+            snapshot = dict(self.session_ids)
+            self.begin_chunk()
+            outcome = funnel.write(lambda rec=rec: self._apply([rec], None, None), ctx)
+            if outcome.ok and outcome.value is not None:
+                self._merge(outcome.value)
+            else:
+                self.session_ids = snapshot
+                self.report.commit_failures += 1
+                if outcome.error_kind != "integrity":
+                    self.report.errors.append(f"{self.source.path}: {outcome.error}")
+                    return False
+        outcome = funnel.write(lambda: self._apply([], reader, state),
+                               funnel.Context("ingest-offset", source_path=self.source.path))
+        return outcome.ok
+
+    def _apply(self, records: Sequence[Record], reader: LineReader | None,
+               state: ParseState | None) -> _ChunkResult:
+        conn = connection()
+        result = _ChunkResult()
+        max_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM message").fetchone()[0]
+        counts: dict[int, list[int]] = {}
+        for rec in records:
+            if isinstance(rec, MessageRecord):
+                self._store_message(rec, max_id, counts, result)
+            elif isinstance(rec, SessionInfo):
+                result.sessions.add(self._store_session(rec))
+            else:
+                self._store_bad(rec, result)
+        for session_id, (added, newest) in counts.items():
+            conn.execute(
+                "UPDATE session SET message_count = message_count + ?, "
+                "updated_at = MAX(updated_at, ?) WHERE id = ?", (added, newest, session_id))
+        if reader is not None and state is not None:
+            self._advance(reader, state, result)
+        return result
+
+    def _store_message(self, rec: MessageRecord, max_id: int, counts: dict[int, list[int]],
+                       result: _ChunkResult) -> None:
+        session_id = self._session_id(rec.session_key)
+        message_id, _seq = append.append(session_id, rec, self.source.id)
+        self.touched_ids.add(message_id)
+        result.sessions.add(session_id)
+        if message_id <= max_id or message_id in self._new_ids:
+            result.dup += 1
+            return
+        self._new_ids.add(message_id)
+        append.insert_parts(message_id, rec.text, rec.parts)
+        result.added += 1
+        if rec.kind == KIND_UNKNOWN:
+            result.unknown[rec.line_type or "?"] += 1
+        else:
+            result.ok += 1
+        entry = counts.setdefault(session_id, [0, 0])
+        if not rec.hidden and rec.kind not in HIDDEN_KINDS:
+            entry[0] += 1
+        entry[1] = max(entry[1], rec.timestamp or 0)
+
+    def _store_session(self, info: SessionInfo) -> int:
+        parent = self._session_id(info.parent_key) if info.parent_key else None
+        resumed = self._session_id(info.resumed_from_key) if info.resumed_from_key else None
+        session_id = append.upsert_session(self.agent, info, parent, resumed, self.source.id)
+        self.session_ids[info.session_key] = session_id
+        return session_id
+
+    def _store_bad(self, bad: BadLine, result: _ChunkResult) -> None:
+        result.bad[bad.reason] += 1
+        log.warning("line skipped (%s): %s:%s", bad.reason, self.source.path, bad.line)
+        ctx = funnel.Context("line", source_path=self.source.path, line=bad.line)
+        connection().execute(
+            "INSERT INTO failure (at, kind, event_id, event_type, session_key, source_path, line,"
+            " error, detail) VALUES (:at, :kind, :event_id, :event_type, :session_key,"
+            " :source_path, :line, :error, :detail)",
+            funnel.failure_values("line", f"rejected line: {bad.reason}", ctx, bad.snippet))
+
+    def _session_id(self, key: str) -> int:
+        found = self.session_ids.get(key)
+        if found is None:
+            found = append.ensure_session(self.agent, key, self.source.id)
+            self.session_ids[key] = found
+        return found
+
+    def _advance(self, reader: LineReader, state: ParseState, result: _ChunkResult) -> None:
+        data = dict(state.data)
+        data["_open_tail"] = reader.open_tail
+        connection().execute(
+            "UPDATE source SET offset = ?, lines = ?, state = ?, lines_ok = lines_ok + ?,"
+            " lines_bad = lines_bad + ?, lines_unknown = lines_unknown + ?,"
+            " lines_dup = lines_dup + ? WHERE id = ?",
+            (reader.offset, reader.line_no, orjson.dumps(data).decode(), result.ok,
+             sum(result.bad.values()), sum(result.unknown.values()), result.dup,
+             self.source.id))
+
+    def begin_chunk(self) -> None:
+        """Forget the ids that were new in the previous chunk (ids only grow)."""
+        self._new_ids: set[int] = set()
+
+    def _merge(self, result: _ChunkResult) -> None:
+        self.report.messages_added += result.added
+        self.report.messages_dup += result.dup
+        self.report.lines_bad.update(result.bad)
+        self.report.lines_unknown.update(result.unknown)
+        self.report.sessions.update(result.sessions)
+
+
+# ------------------------------------------------------------------------------------------
+# The driver
+
+
+class Ingester:
+    """Ingests files and folders into the open store.
+
+    Args:
+        agent: force this parser for every file instead of detecting it from content.
+        progress: called after each file (from the calling thread).
+        should_stop: polled between chunks; a True stops the run after the current commit.
+    """
+
+    def __init__(self, agent: str | None = None, progress: ProgressFn | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> None:
+        if agent is not None and agent not in PARSERS:
+            raise ValueError(f"unknown agent {agent!r} (known: {', '.join(sorted(PARSERS))})")
+        self.agent = agent
+        self.progress = progress
+        self.should_stop = should_stop or (lambda: False)
+        self.report = IngestReport()
+
+    def run(self, paths: Sequence[Path] | None = None) -> IngestReport:
+        """Ingest `paths` (files or folders); with none, the agents' default folders."""
+        roots = list(paths) if paths else default_roots()
+        for root in roots:
+            if not root.exists():
+                self.report.errors.append(f"{root}: no such file or folder")
+        files = list(discover(r for r in roots if r.exists()))
+        known = {s.path: s for s in Source.select()}
+        self.report.files_seen = len(files)
+        for done, path in enumerate(files, 1):
+            if self.should_stop():
+                break
+            before = self.report.messages_added
+            self.ingest_file(path, known.get(str(path)))
+            if self.progress is not None:
+                self.progress(Progress(done, len(files), str(path),
+                                       self.report.messages_added - before))
+        self._mark_gone(roots, {str(p) for p in files}, known)
+        return self.report
+
+    def ingest_file(self, path: Path, known: Source | None = None) -> None:
+        """Read what is new in one file."""
+        try:
+            stat = path.stat()
+            with path.open("rb") as fh:
+                self._ingest_open(path, fh, stat, known)
+        except OSError as err:
+            self.report.files_skipped["unreadable"] += 1
+            self.report.errors.append(f"{path}: {err.strerror or err}")
+            log.warning("cannot read %s: %s", path, err)
+
+    def _ingest_open(self, path: Path, fh: BinaryIO, stat: os.stat_result,
+                     known: Source | None) -> None:
+        if (known is not None and known.size == stat.st_size
+                and known.mtime_ns == stat.st_mtime_ns and known.gone_since is None):
+            self.report.files_unchanged += 1
+            return
+        rewritten = known is not None and self._rewritten(fh, stat, known)
+        agent = self.agent or (known.agent if known is not None else None) or sniff_agent(fh)
+        if agent is None or agent not in PARSERS:
+            self.report.files_skipped["unknown-format"] += 1
+            log.info("skipped %s: not a known agent log", path)
+            return
+        source = self._source_row(path, agent, known, rewritten)
+        if source is None:
+            return
+        self.report.files_read += 1
+        self.report.files_rewritten += int(rewritten)
+        writer = _FileWriter(source, agent, self.report)
+        if self._read(fh, source, writer) and rewritten:
+            self._mark_stale(source, writer)
+        self._finish_source(fh, source, stat)
+
+    def _rewritten(self, fh: BinaryIO, stat: os.stat_result, known: Source) -> bool:
+        if stat.st_size < known.offset:
+            return True
+        return bool(known.head_len) and head_hash(fh, known.head_len) != known.head_hash
+
+    def _source_row(self, path: Path, agent: str, known: Source | None,
+                    rewritten: bool) -> Source | None:
+        def work() -> Source:
+            if known is None:
+                return Source.create(path=str(path), agent=agent)
+            if rewritten:
+                Source.update(offset=0, lines=0, state="{}", head_len=0, head_hash=None,
+                              agent=agent).where(Source.id == known.id).execute()
+            Source.update(gone_since=None).where(Source.id == known.id).execute()
+            refreshed: Source = Source.get_by_id(known.id)
+            return refreshed
+
+        outcome = funnel.write(work, funnel.Context("source", source_path=str(path)))
+        if not outcome.ok:
+            self.report.commit_failures += 1
+            self.report.errors.append(f"{path}: {outcome.error}")
+        return outcome.value
+
+    def _read(self, fh: BinaryIO, source: Source, writer: _FileWriter) -> bool:
+        """Parse and store the new lines of a file, a chunk per transaction; False if stopped."""
+        state_data = orjson.loads(source.state or "{}")
+        offset = source.offset
+        if state_data.pop("_open_tail", False):
+            fh.seek(offset)
+            if fh.read(1) == b"\n":  # the tail we took whole has since been terminated
+                offset += 1
+        state = ParseState(source.path, state_data)
+        reader = LineReader(fh, offset, source.lines)
+        parse = PARSERS[writer.agent]
+        chunk: list[tuple[int, bytes]] = []
+        size = 0
+        for item in reader:
+            chunk.append(item)
+            size += len(item[1])
+            if len(chunk) >= CHUNK_LINES or size >= CHUNK_BYTES:
+                if not self._flush(chunk, parse, state, reader, writer):
+                    return False
+                chunk, size = [], 0
+        return self._flush(chunk, parse, state, reader, writer) if chunk or reader.open_tail \
+            else True
+
+    def _flush(self, chunk: list[tuple[int, bytes]], parse: Any, state: ParseState,
+               reader: LineReader, writer: _FileWriter) -> bool:
+        records: list[Record] = list(parse(chunk, state))
+        writer.begin_chunk()
+        ok = writer.write_chunk(records, reader, state)
+        return ok and not self.should_stop()
+
+    def _mark_stale(self, source: Source, writer: _FileWriter) -> None:
+        """After re-reading a rewritten file, mark its rows the file no longer has (kept, hidden)."""
+        def work() -> int:
+            conn = connection()
+            ids = [row[0] for row in conn.execute(
+                "SELECT m.id FROM message AS m WHERE m.source_id = ? AND m.session_id IN "
+                "(SELECT s.id FROM session AS s WHERE s.source_id = ?)", (source.id, source.id))]
+            stale = [i for i in ids if i not in writer.touched_ids]
+            for i in stale:
+                conn.execute("UPDATE message SET stale = 1 WHERE id = ?", (i,))
+            return len(stale)
+
+        funnel.write(work, funnel.Context("mark-stale", source_path=source.path))
+
+    def _finish_source(self, fh: BinaryIO, source: Source, stat: os.stat_result) -> None:
+        def work() -> None:
+            current: Source = Source.get_by_id(source.id)
+            length = min(HEAD_BYTES, current.offset)
+            Source.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns, head_len=length,
+                          head_hash=head_hash(fh, length), last_seen=funnel.now_ms(),
+                          gone_since=None).where(Source.id == source.id).execute()
+
+        funnel.write(work, funnel.Context("source", source_path=source.path))
+
+    def _mark_gone(self, roots: Sequence[Path], seen: set[str], known: dict[str, Source]) -> None:
+        """Sources under a scanned folder that are no longer on disk: keep, and mark gone."""
+        folders = [os.path.abspath(r) + os.sep for r in roots if r.is_dir()]
+        gone = [s for path, s in known.items()
+                if path not in seen and s.gone_since is None
+                and any(path.startswith(f) for f in folders) and not Path(path).exists()]
+        if not gone:
+            return
+        now = funnel.now_ms()
+
+        def work() -> None:
+            for s in gone:
+                Source.update(gone_since=now).where(Source.id == s.id).execute()
+
+        if funnel.write(work, funnel.Context("mark-gone")).ok:
+            self.report.files_gone += len(gone)
+
+
+def ingest(paths: Sequence[Path] | None = None, *, agent: str | None = None,
+           progress: ProgressFn | None = None) -> IngestReport:
+    """Ingest files or folders (default: the agents' folders) into the open store."""
+    return Ingester(agent=agent, progress=progress).run(paths)
+
+

@@ -1,0 +1,1 @@
+"""convo's Textual app and command line. Imports store, never the reverse."""

@@ -1,0 +1,105 @@
+"""The `convo` command line: argparse subcommands over the store; the app is imported lazily.
+
+Every command ends with one line and a non-zero exit on error, never a traceback (`--debug`
+shows one). Output for scripts is `--json`; for people, Rich tables on stdout and progress on
+stderr when it is a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from store import logs
+from store.errors import StoreError
+
+Handler = Callable[[argparse.Namespace], int]
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A one-line error for the user, with the exit code to end with."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
+                        help="the store file (default: $CONVO_DB, else the user data folder)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks")
+    parser = argparse.ArgumentParser(
+        prog="convo", parents=[common],
+        description="Read, search and repair the conversation histories of AI coding agents.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from tui import commands  # the subcommands' handlers
+
+    commands.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `convo` console script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if getattr(args, "command", None) is None:
+        args = parser.parse_args([*args_list, "browse"])
+    debug = bool(getattr(args, "debug", False))
+    logs.setup()
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("convo: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `convo show ... | head`: the reader went away; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (CliError, StoreError) as err:
+        if debug:
+            raise
+        print(f"convo: error: {err}", file=sys.stderr)
+        return err.code if isinstance(err, CliError) else EXIT_USAGE
+    except Exception as err:
+        if debug:
+            raise
+        logs.get("cli").exception("unexpected error in %s", args.command)
+        where = logs.default_log_path()
+        print(f"convo: unexpected error: {type(err).__name__}: {err} (details in {where})",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+# ------------------------------------------------------------------------------------------
+# Helpers shared by the commands
+
+
+def db_path(args: argparse.Namespace) -> Path | None:
+    value = getattr(args, "db", None)
+    return Path(value).expanduser() if value else None
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2))
+    sys.stdout.write("\n")
+
+
+def fmt_time(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

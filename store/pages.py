@@ -131,8 +131,13 @@ def session(ref: int | str) -> SessionRow:
         text = str(ref)
         rows = conn.execute(base + "s.native_id = ?", (text,)).fetchall()
         if not rows:
-            rows = conn.execute(base + "s.native_id LIKE ? ESCAPE '\\' LIMIT 2",
+            rows = conn.execute(base + "s.native_id LIKE ? ESCAPE '\\' LIMIT 50",
                                 (_like(text)[1:],)).fetchall()
+            # A prefix of a session's id also prefixes its sub-agent threads (`<id>#agent-..`):
+            # the session itself is meant.
+            top = [r for r in rows if "#" not in r[2]]
+            if len(top) == 1:
+                rows = top
     if len(rows) == 1:
         return _session_row(rows[0])
     if not rows:

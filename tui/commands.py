@@ -14,6 +14,10 @@ from store.parsers import PARSERS
 from tui.cli import EXIT_ERROR, EXIT_OK, CliError, db_path, fmt_time, print_json
 
 
+EXTRA_COMMAND_MODULES: list[str] = []
+"""Modules with a `register(add)` function that add more subcommands (one module per area)."""
+
+
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add every subcommand to the `sub` parsers action."""
 
@@ -26,6 +30,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = add("browse", cmd_browse, "open the app (the default command)")
     p.add_argument("--no-backfill", action="store_true",
                    help="do not read new log lines in the background on start")
+    p.add_argument("--demo-if-empty", action="store_true",
+                   help="open the demo corpus when the store is empty and no agent logs exist")
 
     p = add("ingest", cmd_ingest, "ingest agent logs (no PATH: the agents' default folders)")
     p.add_argument("paths", nargs="*", metavar="PATH", type=Path)
@@ -51,6 +57,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = add("failures", cmd_failures, "recent commit failures and rejected lines, newest first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50, metavar="N")
+
+    import importlib
+
+    for name in EXTRA_COMMAND_MODULES:
+        importlib.import_module(name).register(add)
 
 
 def open_db(args: argparse.Namespace) -> None:
@@ -220,4 +231,4 @@ def cmd_browse(args: argparse.Namespace) -> int:
     open_db(args)
     from tui.app import run_app
 
-    return run_app(backfill=not args.no_backfill)
+    return run_app(backfill=not args.no_backfill, demo_if_empty=args.demo_if_empty)

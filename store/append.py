@@ -71,37 +71,69 @@ def decompress(blob: bytes | None) -> bytes:
     return zlib.decompress(blob) if blob else b""
 
 
-def append(session_id: int, rec: MessageRecord, source_id: int | None = None,
-           conn: sqlite3.Connection | None = None) -> tuple[int, int]:
+def append(
+    session_id: int,
+    rec: MessageRecord,
+    source_id: int | None = None,
+    conn: sqlite3.Connection | None = None,
+) -> tuple[int, int]:
     """Store one message (or find it again) and return `(id, seq)` as the database has them.
 
     The caller must hold the write lock (run inside `funnel.write`).
     """
     c = conn or connection()
-    row = c.execute(APPEND_SQL, (
-        session_id, rec.stable_id, rec.native_id, rec.group_id, rec.role, rec.kind,
-        rec.line_type, rec.timestamp, rec.model, rec.tokens_in, rec.tokens_out, rec.text,
-        rec.hidden, source_id, rec.line, compress(rec.raw),
-    )).fetchone()
+    row = c.execute(
+        APPEND_SQL,
+        (
+            session_id,
+            rec.stable_id,
+            rec.native_id,
+            rec.group_id,
+            rec.role,
+            rec.kind,
+            rec.line_type,
+            rec.timestamp,
+            rec.model,
+            rec.tokens_in,
+            rec.tokens_out,
+            rec.text,
+            rec.hidden,
+            source_id,
+            rec.line,
+            compress(rec.raw),
+        ),
+    ).fetchone()
     return int(row[0]), int(row[1])
 
 
-def insert_parts(message_id: int, text: str, parts: Sequence[PartRecord],
-                 conn: sqlite3.Connection | None = None) -> None:
+def insert_parts(
+    message_id: int, text: str, parts: Sequence[PartRecord], conn: sqlite3.Connection | None = None
+) -> None:
     """Insert the parts of a new message; a part whose text equals the message's is stored NULL."""
     if not parts:
         return
     c = conn or connection()
     single = len(parts) == 1
-    c.executemany(PART_SQL, [
-        (message_id, i, p.type, None if single and p.text == text else p.text, p.tool_name,
-         p.tool_id, p.is_error)
-        for i, p in enumerate(parts)
-    ])
+    c.executemany(
+        PART_SQL,
+        [
+            (
+                message_id,
+                i,
+                p.type,
+                None if single and p.text == text else p.text,
+                p.tool_name,
+                p.tool_id,
+                p.is_error,
+            )
+            for i, p in enumerate(parts)
+        ],
+    )
 
 
-def add_part(message_id: int, idx: int, part: PartRecord,
-             conn: sqlite3.Connection | None = None) -> bool:
+def add_part(
+    message_id: int, idx: int, part: PartRecord, conn: sqlite3.Connection | None = None
+) -> bool:
     """Attach one part to an existing message; a part whose message is gone is skipped.
 
     Returns False (and logs a warning) when the message does not exist: a child is never forced
@@ -111,25 +143,45 @@ def add_part(message_id: int, idx: int, part: PartRecord,
     if c.execute("SELECT 1 FROM message WHERE id = ?", (message_id,)).fetchone() is None:
         log.warning("part %s of message %s skipped: the message is gone", idx, message_id)
         return False
-    c.execute(PART_SQL, (message_id, idx, part.type, part.text, part.tool_name, part.tool_id,
-                         part.is_error))
+    c.execute(
+        PART_SQL,
+        (message_id, idx, part.type, part.text, part.tool_name, part.tool_id, part.is_error),
+    )
     return True
 
 
-def upsert_session(agent: str, info: SessionInfo, parent_id: int | None,
-                   resumed_from_id: int | None, source_id: int | None,
-                   conn: sqlite3.Connection | None = None) -> int:
+def upsert_session(
+    agent: str,
+    info: SessionInfo,
+    parent_id: int | None,
+    resumed_from_id: int | None,
+    source_id: int | None,
+    conn: sqlite3.Connection | None = None,
+) -> int:
     """Create or enrich a session from what a log line said about it; returns its id."""
     c = conn or connection()
-    row = c.execute(SESSION_SQL, (
-        agent, info.session_key, parent_id, resumed_from_id, source_id, info.project, info.title,
-        info.first_prompt, info.git_branch, info.model, info.started_at,
-    )).fetchone()
+    row = c.execute(
+        SESSION_SQL,
+        (
+            agent,
+            info.session_key,
+            parent_id,
+            resumed_from_id,
+            source_id,
+            info.project,
+            info.title,
+            info.first_prompt,
+            info.git_branch,
+            info.model,
+            info.started_at,
+        ),
+    ).fetchone()
     return int(row[0])
 
 
-def ensure_session(agent: str, native_id: str, source_id: int | None = None,
-                   conn: sqlite3.Connection | None = None) -> int:
+def ensure_session(
+    agent: str, native_id: str, source_id: int | None = None, conn: sqlite3.Connection | None = None
+) -> int:
     """The id of a session, creating an empty placeholder (filled in later) if it is unknown."""
     c = conn or connection()
     row = c.execute(PLACEHOLDER_SQL, (agent, native_id, source_id)).fetchone()

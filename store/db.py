@@ -39,8 +39,9 @@ def default_db_path() -> Path:
     return platformdirs.user_data_path("convo", appauthor=False) / "convo.db"
 
 
-def open_store(path: Path | str | None = None, *, timeout: float = BUSY_TIMEOUT_S,
-               migrate: bool = True) -> SqliteDatabase:
+def open_store(
+    path: Path | str | None = None, *, timeout: float = BUSY_TIMEOUT_S, migrate: bool = True
+) -> SqliteDatabase:
     """Open (creating if needed) the store at `path` and bind the models to it.
 
     Args:
@@ -59,8 +60,9 @@ def open_store(path: Path | str | None = None, *, timeout: float = BUSY_TIMEOUT_
             target.touch(mode=0o600)
     except OSError as err:
         raise StoreUnusable(f"cannot create the store at {target}: {err.strerror or err}") from None
-    database = SqliteDatabase(str(target), pragmas=PRAGMAS, timeout=timeout,
-                              check_same_thread=False)
+    database = SqliteDatabase(
+        str(target), pragmas=PRAGMAS, timeout=timeout, check_same_thread=False
+    )
     if not db.is_closed() if db.obj is not None else False:
         db.close()
     db.initialize(database)

@@ -44,8 +44,10 @@ class Context:
 
     def describe(self) -> str:
         where = f"{self.source_path}:{self.line}" if self.source_path else "-"
-        return (f"event={self.event_type} id={self.event_id or '-'} "
-                f"session={self.session_key or '-'} at={where}")
+        return (
+            f"event={self.event_type} id={self.event_id or '-'} "
+            f"session={self.session_key or '-'} at={where}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,7 @@ counts: Counter[str] = Counter()
 
 
 def subscribe(listener: Listener) -> Callable[[], None]:
-    """Call `listener(row)` (on the writing thread) after each recorded failure; returns unsubscribe."""
+    """Call `listener(row)` on the writing thread after each failure; returns an unsubscribe."""
     with _lock:
         _listeners.append(listener)
 
@@ -124,15 +126,24 @@ def write(work: Callable[[], T], context: Context, *, retries: int = LOCK_RETRIE
 def _fail(err: Exception, kind: str, context: Context) -> Outcome[T]:
     message = f"{type(err).__name__}: {err}".splitlines()[0]
     expected = isinstance(err, PeeweeException | sqlite3.Error | OSError)
-    log.error("commit failed (%s): %s: %s", kind, context.describe(), message,
-              exc_info=not expected)
+    log.error(
+        "commit failed (%s): %s: %s", kind, context.describe(), message, exc_info=not expected
+    )
     counts["failed"] += 1
     counts[kind] += 1
     failure_id = record_failure("commit", message, context)
-    row = FailureRow(id=failure_id or 0, at=now_ms(), kind="commit", event_id=context.event_id,
-                     event_type=context.event_type, session_key=context.session_key,
-                     source_path=context.source_path, line=context.line, error=message,
-                     detail=kind)
+    row = FailureRow(
+        id=failure_id or 0,
+        at=now_ms(),
+        kind="commit",
+        event_id=context.event_id,
+        event_type=context.event_type,
+        session_key=context.session_key,
+        source_path=context.source_path,
+        line=context.line,
+        error=message,
+        detail=kind,
+    )
     for listener in list(_listeners):
         try:
             listener(row)
@@ -141,7 +152,9 @@ def _fail(err: Exception, kind: str, context: Context) -> Outcome[T]:
     return Outcome(False, error=message, error_kind=kind, failure_id=failure_id)
 
 
-def record_failure(kind: str, error: str, context: Context, detail: str | None = None) -> int | None:
+def record_failure(
+    kind: str, error: str, context: Context, detail: str | None = None
+) -> int | None:
     """Insert a `failure` row in its own transaction, if the database can still take it."""
     try:
         with db.atomic("IMMEDIATE"):
@@ -151,13 +164,19 @@ def record_failure(kind: str, error: str, context: Context, detail: str | None =
         return None
 
 
-def failure_values(kind: str, error: str, context: Context,
-                   detail: str | None = None) -> dict[str, object]:
+def failure_values(
+    kind: str, error: str, context: Context, detail: str | None = None
+) -> dict[str, object]:
     """Column values of a `failure` row (for callers that insert inside their own transaction)."""
     return {
-        "at": now_ms(), "kind": kind, "event_id": context.event_id,
-        "event_type": context.event_type, "session_key": context.session_key,
-        "source_path": context.source_path, "line": context.line, "error": error,
+        "at": now_ms(),
+        "kind": kind,
+        "event_id": context.event_id,
+        "event_type": context.event_type,
+        "session_key": context.session_key,
+        "source_path": context.source_path,
+        "line": context.line,
+        "error": error,
         "detail": detail,
     }
 

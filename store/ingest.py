@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -68,12 +69,18 @@ class IngestReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "files_seen": self.files_seen, "files_read": self.files_read,
-            "files_unchanged": self.files_unchanged, "files_rewritten": self.files_rewritten,
-            "files_gone": self.files_gone, "files_skipped": dict(self.files_skipped),
-            "sessions": len(self.sessions), "messages_added": self.messages_added,
-            "messages_dup": self.messages_dup, "lines_bad": dict(self.lines_bad),
-            "lines_unknown": dict(self.lines_unknown), "commit_failures": self.commit_failures,
+            "files_seen": self.files_seen,
+            "files_read": self.files_read,
+            "files_unchanged": self.files_unchanged,
+            "files_rewritten": self.files_rewritten,
+            "files_gone": self.files_gone,
+            "files_skipped": dict(self.files_skipped),
+            "sessions": len(self.sessions),
+            "messages_added": self.messages_added,
+            "messages_dup": self.messages_dup,
+            "lines_bad": dict(self.lines_bad),
+            "lines_unknown": dict(self.lines_unknown),
+            "commit_failures": self.commit_failures,
             "errors": self.errors,
         }
 
@@ -100,7 +107,7 @@ def default_roots() -> list[Path]:
     home = Path.home()
     roots: list[Path] = []
     claude_dirs = os.environ.get("CLAUDE_CONFIG_DIR")
-    for base in (claude_dirs.split(",") if claude_dirs else [str(home / ".claude")]):
+    for base in claude_dirs.split(",") if claude_dirs else [str(home / ".claude")]:
         roots.append(Path(base.strip()).expanduser() / "projects")
     roots.append(home / ".config" / "claude" / "projects")
     codex_home = Path(os.environ.get("CODEX_HOME", str(home / ".codex"))).expanduser()
@@ -224,8 +231,9 @@ class _FileWriter:
         snapshot = dict(self.session_ids)
         outcome = funnel.write(
             lambda: self._apply(records, reader, state),
-            funnel.Context("ingest-chunk", session_key=None, source_path=self.source.path,
-                           line=reader.line_no),
+            funnel.Context(
+                "ingest-chunk", session_key=None, source_path=self.source.path, line=reader.line_no
+            ),
         )
         if outcome.ok and outcome.value is not None:
             self._merge(outcome.value)
@@ -244,12 +252,13 @@ class _FileWriter:
             ctx = funnel.Context(
                 type(rec).__name__ if not isinstance(rec, MessageRecord) else rec.line_type,
                 event_id=rec.stable_id if isinstance(rec, MessageRecord) else None,
-                session_key=key, source_path=self.source.path,
+                session_key=key,
+                source_path=self.source.path,
                 line=getattr(rec, "line", None),
             )
             snapshot = dict(self.session_ids)
             self.begin_chunk()
-            outcome = funnel.write(lambda rec=rec: self._apply([rec], None, None), ctx)
+            outcome = funnel.write(partial(self._apply, [rec], None, None), ctx)
             if outcome.ok and outcome.value is not None:
                 self._merge(outcome.value)
             else:
@@ -258,12 +267,15 @@ class _FileWriter:
                 if outcome.error_kind != "integrity":
                     self.report.errors.append(f"{self.source.path}: {outcome.error}")
                     return False
-        outcome = funnel.write(lambda: self._apply([], reader, state),
-                               funnel.Context("ingest-offset", source_path=self.source.path))
+        outcome = funnel.write(
+            lambda: self._apply([], reader, state),
+            funnel.Context("ingest-offset", source_path=self.source.path),
+        )
         return outcome.ok
 
-    def _apply(self, records: Sequence[Record], reader: LineReader | None,
-               state: ParseState | None) -> _ChunkResult:
+    def _apply(
+        self, records: Sequence[Record], reader: LineReader | None, state: ParseState | None
+    ) -> _ChunkResult:
         conn = connection()
         result = _ChunkResult()
         max_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM message").fetchone()[0]
@@ -278,13 +290,16 @@ class _FileWriter:
         for session_id, (added, newest) in counts.items():
             conn.execute(
                 "UPDATE session SET message_count = message_count + ?, "
-                "updated_at = MAX(updated_at, ?) WHERE id = ?", (added, newest, session_id))
+                "updated_at = MAX(updated_at, ?) WHERE id = ?",
+                (added, newest, session_id),
+            )
         if reader is not None and state is not None:
             self._advance(reader, state, result)
         return result
 
-    def _store_message(self, rec: MessageRecord, max_id: int, counts: dict[int, list[int]],
-                       result: _ChunkResult) -> None:
+    def _store_message(
+        self, rec: MessageRecord, max_id: int, counts: dict[int, list[int]], result: _ChunkResult
+    ) -> None:
         session_id = self._session_id(rec.session_key)
         message_id, _seq = append.append(session_id, rec, self.source.id)
         self.touched_ids.add(message_id)
@@ -319,7 +334,8 @@ class _FileWriter:
             "INSERT INTO failure (at, kind, event_id, event_type, session_key, source_path, line,"
             " error, detail) VALUES (:at, :kind, :event_id, :event_type, :session_key,"
             " :source_path, :line, :error, :detail)",
-            funnel.failure_values("line", f"rejected line: {bad.reason}", ctx, bad.snippet))
+            funnel.failure_values("line", f"rejected line: {bad.reason}", ctx, bad.snippet),
+        )
 
     def _session_id(self, key: str) -> int:
         found = self.session_ids.get(key)
@@ -335,9 +351,17 @@ class _FileWriter:
             "UPDATE source SET offset = ?, lines = ?, state = ?, lines_ok = lines_ok + ?,"
             " lines_bad = lines_bad + ?, lines_unknown = lines_unknown + ?,"
             " lines_dup = lines_dup + ? WHERE id = ?",
-            (reader.offset, reader.line_no, orjson.dumps(data).decode(), result.ok,
-             sum(result.bad.values()), sum(result.unknown.values()), result.dup,
-             self.source.id))
+            (
+                reader.offset,
+                reader.line_no,
+                orjson.dumps(data).decode(),
+                result.ok,
+                sum(result.bad.values()),
+                sum(result.unknown.values()),
+                result.dup,
+                self.source.id,
+            ),
+        )
 
     def begin_chunk(self) -> None:
         """Forget the ids that were new in the previous chunk (ids only grow)."""
@@ -364,8 +388,12 @@ class Ingester:
         should_stop: polled between chunks; a True stops the run after the current commit.
     """
 
-    def __init__(self, agent: str | None = None, progress: ProgressFn | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        agent: str | None = None,
+        progress: ProgressFn | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
         if agent is not None and agent not in PARSERS:
             raise ValueError(f"unknown agent {agent!r} (known: {', '.join(sorted(PARSERS))})")
         self.agent = agent
@@ -388,8 +416,9 @@ class Ingester:
             before = self.report.messages_added
             self.ingest_file(path, known.get(str(path)))
             if self.progress is not None:
-                self.progress(Progress(done, len(files), str(path),
-                                       self.report.messages_added - before))
+                self.progress(
+                    Progress(done, len(files), str(path), self.report.messages_added - before)
+                )
         self._mark_gone(roots, {str(p) for p in files}, known)
         return self.report
 
@@ -404,10 +433,15 @@ class Ingester:
             self.report.errors.append(f"{path}: {err.strerror or err}")
             log.warning("cannot read %s: %s", path, err)
 
-    def _ingest_open(self, path: Path, fh: BinaryIO, stat: os.stat_result,
-                     known: Source | None) -> None:
-        if (known is not None and known.size == stat.st_size
-                and known.mtime_ns == stat.st_mtime_ns and known.gone_since is None):
+    def _ingest_open(
+        self, path: Path, fh: BinaryIO, stat: os.stat_result, known: Source | None
+    ) -> None:
+        if (
+            known is not None
+            and known.size == stat.st_size
+            and known.mtime_ns == stat.st_mtime_ns
+            and known.gone_since is None
+        ):
             self.report.files_unchanged += 1
             return
         rewritten = known is not None and self._rewritten(fh, stat, known)
@@ -431,14 +465,16 @@ class Ingester:
             return True
         return bool(known.head_len) and head_hash(fh, known.head_len) != known.head_hash
 
-    def _source_row(self, path: Path, agent: str, known: Source | None,
-                    rewritten: bool) -> Source | None:
+    def _source_row(
+        self, path: Path, agent: str, known: Source | None, rewritten: bool
+    ) -> Source | None:
         def work() -> Source:
             if known is None:
                 return Source.create(path=str(path), agent=agent)
             if rewritten:
-                Source.update(offset=0, lines=0, state="{}", head_len=0, head_hash=None,
-                              agent=agent).where(Source.id == known.id).execute()
+                Source.update(
+                    offset=0, lines=0, state="{}", head_len=0, head_hash=None, agent=agent
+                ).where(Source.id == known.id).execute()
             Source.update(gone_since=None).where(Source.id == known.id).execute()
             refreshed: Source = Source.get_by_id(known.id)
             return refreshed
@@ -469,23 +505,36 @@ class Ingester:
                 if not self._flush(chunk, parse, state, reader, writer):
                     return False
                 chunk, size = [], 0
-        return self._flush(chunk, parse, state, reader, writer) if chunk or reader.open_tail \
-            else True
+        return (
+            self._flush(chunk, parse, state, reader, writer) if chunk or reader.open_tail else True
+        )
 
-    def _flush(self, chunk: list[tuple[int, bytes]], parse: Any, state: ParseState,
-               reader: LineReader, writer: _FileWriter) -> bool:
+    def _flush(
+        self,
+        chunk: list[tuple[int, bytes]],
+        parse: Any,
+        state: ParseState,
+        reader: LineReader,
+        writer: _FileWriter,
+    ) -> bool:
         records: list[Record] = list(parse(chunk, state))
         writer.begin_chunk()
         ok = writer.write_chunk(records, reader, state)
         return ok and not self.should_stop()
 
     def _mark_stale(self, source: Source, writer: _FileWriter) -> None:
-        """After re-reading a rewritten file, mark its rows the file no longer has (kept, hidden)."""
+        """After re-reading a rewritten file, mark the rows it no longer has (kept, hidden)."""
+
         def work() -> int:
             conn = connection()
-            ids = [row[0] for row in conn.execute(
-                "SELECT m.id FROM message AS m WHERE m.source_id = ? AND m.session_id IN "
-                "(SELECT s.id FROM session AS s WHERE s.source_id = ?)", (source.id, source.id))]
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT m.id FROM message AS m WHERE m.source_id = ? AND m.session_id IN "
+                    "(SELECT s.id FROM session AS s WHERE s.source_id = ?)",
+                    (source.id, source.id),
+                )
+            ]
             stale = [i for i in ids if i not in writer.touched_ids]
             for i in stale:
                 conn.execute("UPDATE message SET stale = 1 WHERE id = ?", (i,))
@@ -497,18 +546,28 @@ class Ingester:
         def work() -> None:
             current: Source = Source.get_by_id(source.id)
             length = min(HEAD_BYTES, current.offset)
-            Source.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns, head_len=length,
-                          head_hash=head_hash(fh, length), last_seen=funnel.now_ms(),
-                          gone_since=None).where(Source.id == source.id).execute()
+            Source.update(
+                size=stat.st_size,
+                mtime_ns=stat.st_mtime_ns,
+                head_len=length,
+                head_hash=head_hash(fh, length),
+                last_seen=funnel.now_ms(),
+                gone_since=None,
+            ).where(Source.id == source.id).execute()
 
         funnel.write(work, funnel.Context("source", source_path=source.path))
 
     def _mark_gone(self, roots: Sequence[Path], seen: set[str], known: dict[str, Source]) -> None:
         """Sources under a scanned folder that are no longer on disk: keep, and mark gone."""
         folders = [os.path.abspath(r) + os.sep for r in roots if r.is_dir()]
-        gone = [s for path, s in known.items()
-                if path not in seen and s.gone_since is None
-                and any(path.startswith(f) for f in folders) and not Path(path).exists()]
+        gone = [
+            s
+            for path, s in known.items()
+            if path not in seen
+            and s.gone_since is None
+            and any(path.startswith(f) for f in folders)
+            and not Path(path).exists()
+        ]
         if not gone:
             return
         now = funnel.now_ms()
@@ -521,9 +580,11 @@ class Ingester:
             self.report.files_gone += len(gone)
 
 
-def ingest(paths: Sequence[Path] | None = None, *, agent: str | None = None,
-           progress: ProgressFn | None = None) -> IngestReport:
+def ingest(
+    paths: Sequence[Path] | None = None,
+    *,
+    agent: str | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
     """Ingest files or folders (default: the agents' folders) into the open store."""
     return Ingester(agent=agent, progress=progress).run(paths)
-
-

@@ -1,4 +1,4 @@
-"""The log file: a rotating file in the user log folder, where every failure is written with context.
+"""The log file: a rotating file in the user log folder; every failure is written there.
 
 Nothing here prints to the terminal: a failure reaches the user as one line, a notification or a
 failures-screen row, and its details live in this file.

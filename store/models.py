@@ -61,8 +61,9 @@ class Session(BaseModel):
     native_id = TextField()
     parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
     """The session that spawned this one (sub-agent threads)."""
-    resumed_from = ForeignKeyField("self", null=True, on_delete="SET NULL",
-                                   column_name="resumed_from_id")
+    resumed_from = ForeignKeyField(
+        "self", null=True, on_delete="SET NULL", column_name="resumed_from_id"
+    )
     source = ForeignKeyField(Source, null=True, backref="sessions", on_delete="SET NULL")
     project = TextField(null=True)
     title = TextField(null=True)
@@ -105,8 +106,8 @@ class ChatMessage(BaseModel):
     """No longer in its log file (the file was rewritten without it); kept, not shown."""
     source = ForeignKeyField(Source, null=True, on_delete="SET NULL", index=False)
     line = IntegerField(null=True)
-    raw = BlobField(null=True)
-    """The original record, zlib-compressed."""
+    record = BlobField(null=True, column_name="raw")
+    """The original record (log line), zlib-compressed. (`Model.raw` is taken by Peewee.)"""
 
     class Meta:
         table_name = "message"
@@ -120,8 +121,13 @@ class Part(BaseModel):
     """One content block of a message. `text` NULL means: the same as the message's text."""
 
     id = AutoField()
-    message = ForeignKeyField(ChatMessage, backref="parts", on_delete="CASCADE",
-                              deferrable="INITIALLY DEFERRED", index=False)
+    message = ForeignKeyField(
+        ChatMessage,
+        backref="parts",
+        on_delete="CASCADE",
+        deferrable="INITIALLY DEFERRED",
+        index=False,
+    )
     idx = IntegerField()
     type = TextField()
     text = TextField(null=True)

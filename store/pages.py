@@ -47,9 +47,20 @@ _SESSION_COLUMNS = """
 
 def _session_row(r: Sequence[Any]) -> SessionRow:
     return SessionRow(
-        id=r[0], agent=r[1], native_id=r[2], parent_id=r[3], project=r[4],
-        title=r[5] or r[6], git_branch=r[7], model=r[8], started_at=r[9], updated_at=r[10],
-        message_count=r[11], child_count=r[12], source_path=r[13], gone_since=r[14],
+        id=r[0],
+        agent=r[1],
+        native_id=r[2],
+        parent_id=r[3],
+        project=r[4],
+        title=r[5] or r[6],
+        git_branch=r[7],
+        model=r[8],
+        started_at=r[9],
+        updated_at=r[10],
+        message_count=r[11],
+        child_count=r[12],
+        source_path=r[13],
+        gone_since=r[14],
     )
 
 
@@ -58,8 +69,9 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def sessions(after: SessionCursor | None = None, limit: int = 200,
-             flt: SessionFilter | None = None) -> list[SessionRow]:
+def sessions(
+    after: SessionCursor | None = None, limit: int = 200, flt: SessionFilter | None = None
+) -> list[SessionRow]:
     """One page of sessions in the filter's order, after `after` (exclusive)."""
     flt = flt or SessionFilter()
     key = SORTS.get(flt.sort)
@@ -69,9 +81,11 @@ def sessions(after: SessionCursor | None = None, limit: int = 200,
     if after is not None:
         where.append(f"({key}, s.id) < (?, ?)")
         params += [after[0], after[1]]
-    sql = (f"SELECT {_SESSION_COLUMNS} FROM session AS s "
-           "LEFT JOIN source AS src ON src.id = s.source_id "
-           f"WHERE {' AND '.join(where) or '1'} ORDER BY {key} DESC, s.id DESC LIMIT ?")
+    sql = (
+        f"SELECT {_SESSION_COLUMNS} FROM session AS s "
+        "LEFT JOIN source AS src ON src.id = s.source_id "
+        f"WHERE {' AND '.join(where) or '1'} ORDER BY {key} DESC, s.id DESC LIMIT ?"
+    )
     with reading() as conn:
         rows = conn.execute(sql, [*params, limit]).fetchall()
     return [_session_row(r) for r in rows]
@@ -80,8 +94,9 @@ def sessions(after: SessionCursor | None = None, limit: int = 200,
 def _session_where(flt: SessionFilter) -> tuple[list[str], list[Any]]:
     # Placeholders (a parent known only from its sub-agents' files) and files holding nothing
     # but bookkeeping lines are not worth a row.
-    where = ["(s.message_count > 0 OR EXISTS (SELECT 1 FROM session AS k "
-             "WHERE k.parent_id = s.id))"]
+    where = [
+        "(s.message_count > 0 OR EXISTS (SELECT 1 FROM session AS k WHERE k.parent_id = s.id))"
+    ]
     params: list[Any] = []
     if flt.top_level:
         where.append("s.parent_id IS NULL")
@@ -94,8 +109,10 @@ def _session_where(flt: SessionFilter) -> tuple[list[str], list[Any]]:
     if not flt.include_gone:
         where.append("(src.gone_since IS NULL)")
     if flt.text:
-        where.append("(s.title LIKE ? ESCAPE '\\' OR s.first_prompt LIKE ? ESCAPE '\\' "
-                     "OR s.project LIKE ? ESCAPE '\\')")
+        where.append(
+            "(s.title LIKE ? ESCAPE '\\' OR s.first_prompt LIKE ? ESCAPE '\\' "
+            "OR s.project LIKE ? ESCAPE '\\')"
+        )
         params += [_like(flt.text)] * 3
     return where, params
 
@@ -108,9 +125,11 @@ def cursor_of(row: SessionRow, sort: str = "updated") -> SessionCursor:
 
 def children(session_id: int) -> list[SessionRow]:
     """The sub-agent threads a session spawned, oldest first."""
-    sql = (f"SELECT {_SESSION_COLUMNS} FROM session AS s "
-           "LEFT JOIN source AS src ON src.id = s.source_id "
-           "WHERE s.parent_id = ? ORDER BY s.started_at, s.id")
+    sql = (
+        f"SELECT {_SESSION_COLUMNS} FROM session AS s "
+        "LEFT JOIN source AS src ON src.id = s.source_id "
+        "WHERE s.parent_id = ? ORDER BY s.started_at, s.id"
+    )
     with reading() as conn:
         return [_session_row(r) for r in conn.execute(sql, (session_id,)).fetchall()]
 
@@ -121,8 +140,10 @@ def session(ref: int | str) -> SessionRow:
     Raises:
         NotFound: no session, or the prefix matches several.
     """
-    base = (f"SELECT {_SESSION_COLUMNS} FROM session AS s "
-            "LEFT JOIN source AS src ON src.id = s.source_id WHERE ")
+    base = (
+        f"SELECT {_SESSION_COLUMNS} FROM session AS s "
+        "LEFT JOIN source AS src ON src.id = s.source_id WHERE "
+    )
     with reading() as conn:
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
             row = conn.execute(base + "s.id = ?", (int(ref),)).fetchone()
@@ -131,8 +152,9 @@ def session(ref: int | str) -> SessionRow:
         text = str(ref)
         rows = conn.execute(base + "s.native_id = ?", (text,)).fetchall()
         if not rows:
-            rows = conn.execute(base + "s.native_id LIKE ? ESCAPE '\\' LIMIT 50",
-                                (_like(text)[1:],)).fetchall()
+            rows = conn.execute(
+                base + "s.native_id LIKE ? ESCAPE '\\' LIMIT 50", (_like(text)[1:],)
+            ).fetchall()
             # A prefix of a session's id also prefixes its sub-agent threads (`<id>#agent-..`):
             # the session itself is meant.
             top = [r for r in rows if "#" not in r[2]]
@@ -149,8 +171,10 @@ def session_count(flt: SessionFilter | None = None) -> int:
     """How many sessions the filter shows (for the list's header)."""
     flt = flt or SessionFilter()
     where, params = _session_where(flt)
-    sql = ("SELECT COUNT(*) FROM session AS s LEFT JOIN source AS src ON src.id = s.source_id "
-           f"WHERE {' AND '.join(where)}")
+    sql = (
+        "SELECT COUNT(*) FROM session AS s LEFT JOIN source AS src ON src.id = s.source_id "
+        f"WHERE {' AND '.join(where)}"
+    )
     with reading() as conn:
         return int(conn.execute(sql, params).fetchone()[0])
 
@@ -158,8 +182,10 @@ def session_count(flt: SessionFilter | None = None) -> int:
 # ------------------------------------------------------------------------------------------
 # Messages
 
-_MESSAGE_COLUMNS = ("id, session_id, seq, role, kind, timestamp, model, text, group_id, hidden, "
-                    "tokens_in, tokens_out, line_type")
+_MESSAGE_COLUMNS = (
+    "id, session_id, seq, role, kind, timestamp, model, text, group_id, hidden, "
+    "tokens_in, tokens_out, line_type"
+)
 
 
 def _message_rows(conn: sqlite3.Connection, rows: list[Any]) -> list[MessageRow]:
@@ -170,40 +196,65 @@ def _message_rows(conn: sqlite3.Connection, rows: list[Any]) -> list[MessageRow]
     marks = ",".join("?" * len(ids))
     for message_id, ptype, ptext, tname, tid, err in conn.execute(
         f"SELECT message_id, type, text, tool_name, tool_id, is_error FROM part "
-        f"WHERE message_id IN ({marks}) ORDER BY message_id, idx", ids):
-        parts.setdefault(message_id, []).append(
-            PartRow(ptype, ptext, tname, tid, bool(err)))
+        f"WHERE message_id IN ({marks}) ORDER BY message_id, idx",
+        ids,
+    ):
+        parts.setdefault(message_id, []).append(PartRow(ptype, ptext, tname, tid, bool(err)))
     out = []
     for r in rows:
         own = parts.get(r[0], [])
-        fixed = tuple(p if p.text is not None else PartRow(p.type, r[7], p.tool_name, p.tool_id,
-                                                          p.is_error) for p in own)
-        out.append(MessageRow(id=r[0], session_id=r[1], seq=r[2], role=r[3], kind=r[4],
-                              timestamp=r[5], model=r[6], text=r[7], group_id=r[8],
-                              hidden=bool(r[9]), tokens_in=r[10], tokens_out=r[11],
-                              line_type=r[12], parts=fixed))
+        fixed = tuple(
+            p if p.text is not None else PartRow(p.type, r[7], p.tool_name, p.tool_id, p.is_error)
+            for p in own
+        )
+        out.append(
+            MessageRow(
+                id=r[0],
+                session_id=r[1],
+                seq=r[2],
+                role=r[3],
+                kind=r[4],
+                timestamp=r[5],
+                model=r[6],
+                text=r[7],
+                group_id=r[8],
+                hidden=bool(r[9]),
+                tokens_in=r[10],
+                tokens_out=r[11],
+                line_type=r[12],
+                parts=fixed,
+            )
+        )
     return out
 
 
 def _visibility(include_hidden: bool) -> str:
-    return "" if include_hidden else " AND hidden = 0 AND stale = 0 AND kind NOT IN ('meta', 'event')"
+    return (
+        "" if include_hidden else " AND hidden = 0 AND stale = 0 AND kind NOT IN ('meta', 'event')"
+    )
 
 
-def messages_after(session_id: int, after: int = 0, limit: int = 200, *,
-                   include_hidden: bool = False) -> list[MessageRow]:
+def messages_after(
+    session_id: int, after: int = 0, limit: int = 200, *, include_hidden: bool = False
+) -> list[MessageRow]:
     """The next `limit` messages with `seq > after`, in seq order."""
-    sql = (f"SELECT {_MESSAGE_COLUMNS} FROM message WHERE session_id = ? AND seq > ?"
-           f"{_visibility(include_hidden)} ORDER BY seq LIMIT ?")
+    sql = (
+        f"SELECT {_MESSAGE_COLUMNS} FROM message WHERE session_id = ? AND seq > ?"
+        f"{_visibility(include_hidden)} ORDER BY seq LIMIT ?"
+    )
     with reading() as conn:
         return _message_rows(conn, conn.execute(sql, (session_id, after, limit)).fetchall())
 
 
-def messages_before(session_id: int, before: int | None = None, limit: int = 200, *,
-                    include_hidden: bool = False) -> list[MessageRow]:
+def messages_before(
+    session_id: int, before: int | None = None, limit: int = 200, *, include_hidden: bool = False
+) -> list[MessageRow]:
     """The `limit` messages just before `seq` `before` (default: the end), in seq order."""
     bound = before if before is not None else 2**62
-    sql = (f"SELECT {_MESSAGE_COLUMNS} FROM message WHERE session_id = ? AND seq < ?"
-           f"{_visibility(include_hidden)} ORDER BY seq DESC LIMIT ?")
+    sql = (
+        f"SELECT {_MESSAGE_COLUMNS} FROM message WHERE session_id = ? AND seq < ?"
+        f"{_visibility(include_hidden)} ORDER BY seq DESC LIMIT ?"
+    )
     with reading() as conn:
         rows = conn.execute(sql, (session_id, bound, limit)).fetchall()
         return _message_rows(conn, rows[::-1])
@@ -211,8 +262,10 @@ def messages_before(session_id: int, before: int | None = None, limit: int = 200
 
 def seq_bounds(session_id: int, *, include_hidden: bool = False) -> tuple[int, int, int]:
     """(first seq, last seq, count) of a session's messages; (0, 0, 0) when empty."""
-    sql = (f"SELECT MIN(seq), MAX(seq), COUNT(*) FROM message WHERE session_id = ?"
-           f"{_visibility(include_hidden)}")
+    sql = (
+        f"SELECT MIN(seq), MAX(seq), COUNT(*) FROM message WHERE session_id = ?"
+        f"{_visibility(include_hidden)}"
+    )
     with reading() as conn:
         lo, hi, n = conn.execute(sql, (session_id,)).fetchone()
     return (lo or 0, hi or 0, n or 0)
@@ -221,9 +274,14 @@ def seq_bounds(session_id: int, *, include_hidden: bool = False) -> tuple[int, i
 def raw_lines(session_id: int, after: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
     """(seq, compressed raw record) of a session's messages after `seq`, stale ones included."""
     with reading() as conn:
-        return [(r[0], r[1]) for r in conn.execute(
-            "SELECT seq, raw FROM message WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (session_id, after, limit))]
+        return [
+            (r[0], r[1])
+            for r in conn.execute(
+                "SELECT seq, raw FROM message WHERE session_id = ? AND seq > ?"
+                " ORDER BY seq LIMIT ?",
+                (session_id, after, limit),
+            )
+        ]
 
 
 # ------------------------------------------------------------------------------------------
@@ -237,7 +295,8 @@ def failures(before: int | None = None, limit: int = 100) -> list[FailureRow]:
         rows = conn.execute(
             "SELECT id, at, kind, event_id, event_type, session_key, source_path, line, error,"
             " detail FROM failure WHERE id < ? ORDER BY id DESC LIMIT ?",
-            (bound, limit)).fetchall()
+            (bound, limit),
+        ).fetchall()
     return [FailureRow(*r) for r in rows]
 
 

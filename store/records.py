@@ -24,8 +24,16 @@ KIND_EVENT = "event"  # mirror of another record (Codex event_msg copies of resp
 KIND_UNKNOWN = "unknown"  # a line type this version does not know: kept raw and counted
 
 VISIBLE_KINDS = frozenset(
-    {KIND_PROMPT, KIND_TEXT, KIND_THINKING, KIND_TOOL_CALL, KIND_TOOL_RESULT, KIND_SYSTEM,
-     KIND_SUMMARY, KIND_UNKNOWN}
+    {
+        KIND_PROMPT,
+        KIND_TEXT,
+        KIND_THINKING,
+        KIND_TOOL_CALL,
+        KIND_TOOL_RESULT,
+        KIND_SYSTEM,
+        KIND_SUMMARY,
+        KIND_UNKNOWN,
+    }
 )
 HIDDEN_KINDS = frozenset({KIND_META, KIND_EVENT})
 
@@ -221,8 +229,13 @@ class MessageRow:
             "tokens_out": self.tokens_out,
             "line_type": self.line_type,
             "parts": [
-                {"type": p.type, "text": p.text, "tool_name": p.tool_name,
-                 "tool_id": p.tool_id, "is_error": p.is_error}
+                {
+                    "type": p.type,
+                    "text": p.text,
+                    "tool_name": p.tool_name,
+                    "tool_id": p.tool_id,
+                    "is_error": p.is_error,
+                }
                 for p in self.parts
             ],
         }

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +33,20 @@ class CliError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the store file (default: $CONVO_DB, else the user data folder)")
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show tracebacks")
+    common.add_argument(
+        "--db",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the store file (default: $CONVO_DB, else the user data folder)",
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
     parser = argparse.ArgumentParser(
-        prog="convo", parents=[common],
-        description="Read, search and repair the conversation histories of AI coding agents.")
+        prog="convo",
+        parents=[common],
+        description="Read, search and repair the conversation histories of AI coding agents.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from tui import commands  # the subcommands' handlers
 
@@ -76,8 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         logs.get("cli").exception("unexpected error in %s", args.command)
         where = logs.default_log_path()
-        print(f"convo: unexpected error: {type(err).__name__}: {err} (details in {where})",
-              file=sys.stderr)
+        print(
+            f"convo: unexpected error: {type(err).__name__}: {err} (details in {where})",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 
@@ -98,7 +107,7 @@ def print_json(value: Any) -> None:
 def fmt_time(ms: int | None) -> str:
     if not ms:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,10 +9,10 @@ from typing import Any
 
 from store import db as store_db
 from store import pages
-from store.ingest import IngestReport, Ingester, Progress
+from store.ingest import Ingester, IngestReport, Progress
 from store.parsers import PARSERS
+from store.records import MessageRow, SessionRow
 from tui.cli import EXIT_ERROR, EXIT_OK, CliError, db_path, fmt_time, print_json
-
 
 EXTRA_COMMAND_MODULES: list[str] = []
 """Modules with a `register(add)` function that add more subcommands (one module per area)."""
@@ -22,16 +22,23 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add every subcommand to the `sub` parsers action."""
 
     def add(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = sub.add_parser(name, parents=[common], help=help_text,
-                                                    description=help_text)
+        p: argparse.ArgumentParser = sub.add_parser(
+            name, parents=[common], help=help_text, description=help_text
+        )
         p.set_defaults(handler=handler)
         return p
 
     p = add("browse", cmd_browse, "open the app (the default command)")
-    p.add_argument("--no-backfill", action="store_true",
-                   help="do not read new log lines in the background on start")
-    p.add_argument("--demo-if-empty", action="store_true",
-                   help="open the demo corpus when the store is empty and no agent logs exist")
+    p.add_argument(
+        "--no-backfill",
+        action="store_true",
+        help="do not read new log lines in the background on start",
+    )
+    p.add_argument(
+        "--demo-if-empty",
+        action="store_true",
+        help="open the demo corpus when the store is empty and no agent logs exist",
+    )
 
     p = add("ingest", cmd_ingest, "ingest agent logs (no PATH: the agents' default folders)")
     p.add_argument("paths", nargs="*", metavar="PATH", type=Path)
@@ -92,10 +99,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _ingest_with_bar(args: argparse.Namespace) -> IngestReport:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+    from rich.progress import Progress as Bar
 
-    with Bar(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(),
-             TextColumn("{task.fields[added]} messages"), transient=True) as bar:
+    with Bar(
+        TextColumn("ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[added]} messages"),
+        transient=True,
+    ) as bar:
         task = bar.add_task("ingest", total=None, added=0)
         added = 0
 
@@ -112,20 +125,27 @@ def _print_report(report: IngestReport) -> None:
     from rich.console import Console
 
     out = Console(highlight=False)
-    out.print(f"files: {report.files_seen} seen, {report.files_read} read, "
-              f"{report.files_unchanged} unchanged, {report.files_rewritten} rewritten, "
-              f"{report.files_gone} gone")
-    out.print(f"sessions: {len(report.sessions)} touched; messages: {report.messages_added} "
-              f"added, {report.messages_dup} duplicates kept once")
+    out.print(
+        f"files: {report.files_seen} seen, {report.files_read} read, "
+        f"{report.files_unchanged} unchanged, {report.files_rewritten} rewritten, "
+        f"{report.files_gone} gone"
+    )
+    out.print(
+        f"sessions: {len(report.sessions)} touched; messages: {report.messages_added} "
+        f"added, {report.messages_dup} duplicates kept once"
+    )
     skipped = dict(report.files_skipped)
     if skipped:
         out.print("files skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())))
     if report.lines_bad:
-        out.print("lines skipped: " + ", ".join(
-            f"{k} {v}" for k, v in sorted(report.lines_bad.items())))
+        out.print(
+            "lines skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(report.lines_bad.items()))
+        )
     if report.lines_unknown:
-        out.print("unknown record types kept raw: " + ", ".join(
-            f"{k} {v}" for k, v in sorted(report.lines_unknown.items())))
+        out.print(
+            "unknown record types kept raw: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(report.lines_unknown.items()))
+        )
     if report.commit_failures:
         out.print(f"commit failures: {report.commit_failures} (see `convo failures`)")
     for error in report.errors:
@@ -135,9 +155,10 @@ def _print_report(report: IngestReport) -> None:
 def cmd_sessions(args: argparse.Namespace) -> int:
     _positive(args.limit, "--limit")
     open_db(args)
-    flt = pages.SessionFilter(text=args.filter, agent=args.agent, top_level=not args.all,
-                              sort=args.sort)
-    rows = []
+    flt = pages.SessionFilter(
+        text=args.filter, agent=args.agent, top_level=not args.all, sort=args.sort
+    )
+    rows: list[SessionRow] = []
     cursor = None
     while args.limit is None or len(rows) < args.limit:
         want = 500 if args.limit is None else min(500, args.limit - len(rows))
@@ -159,8 +180,14 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         title = (r.title or "").replace("\n", " ")
         mark = f" (+{r.child_count} sub-agents)" if r.child_count else ""
         gone = " [log gone]" if r.gone_since else ""
-        table.add_row(str(r.id), r.agent, fmt_time(r.updated_at), str(r.message_count),
-                      r.project or "-", title + mark + gone)
+        table.add_row(
+            str(r.id),
+            r.agent,
+            fmt_time(r.updated_at),
+            str(r.message_count),
+            r.project or "-",
+            title + mark + gone,
+        )
     Console(highlight=False).print(table)
     return EXIT_OK
 
@@ -171,7 +198,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise CliError("--after must be 0 or more", code=2)
     open_db(args)
     row = pages.session(args.session)
-    messages = []
+    messages: list[MessageRow] = []
     after = args.after
     next_after = None
     while True:
@@ -187,8 +214,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         more = pages.messages_after(row.id, messages[-1].seq, 1, include_hidden=args.all)
         next_after = messages[-1].seq if more else None
     if args.json:
-        print_json({"session": row.to_json(), "messages": [m.to_json() for m in messages],
-                    "next_after": next_after})
+        print_json(
+            {
+                "session": row.to_json(),
+                "messages": [m.to_json() for m in messages],
+                "next_after": next_after,
+            }
+        )
         return EXIT_OK
     _print_transcript(row, messages, next_after)
     return EXIT_OK
@@ -200,8 +232,10 @@ def _print_transcript(row: Any, messages: list[Any], next_after: int | None) -> 
 
     out = Console(highlight=False)
     out.print(f"[bold]{escape(row.title or row.native_id)}[/]")
-    out.print(f"{row.agent} · {escape(row.project or '-')} · {row.message_count} messages · "
-              f"updated {fmt_time(row.updated_at)}")
+    out.print(
+        f"{row.agent} · {escape(row.project or '-')} · {row.message_count} messages · "
+        f"updated {fmt_time(row.updated_at)}"
+    )
     for m in messages:
         who = {"user": "you", "assistant": "agent"}.get(m.role, m.role)
         text = m.text if len(m.text) <= 2000 else m.text[:2000] + f"… [{len(m.text)} chars]"
@@ -231,4 +265,5 @@ def cmd_browse(args: argparse.Namespace) -> int:
     open_db(args)
     from tui.app import run_app
 
-    return run_app(backfill=not args.no_backfill, demo_if_empty=args.demo_if_empty)
+    code: int = run_app(backfill=not args.no_backfill, demo_if_empty=args.demo_if_empty)
+    return code

@@ -76,10 +76,13 @@ def append(
     rec: MessageRecord,
     source_id: int | None = None,
     conn: sqlite3.Connection | None = None,
+    *,
+    blob: bytes | None = None,
 ) -> tuple[int, int]:
     """Store one message (or find it again) and return `(id, seq)` as the database has them.
 
-    The caller must hold the write lock (run inside `funnel.write`).
+    The caller must hold the write lock (run inside `funnel.write`). `blob` is the record's raw
+    line already compressed (the ingest pipeline compresses off the writing thread).
     """
     c = conn or connection()
     row = c.execute(
@@ -100,7 +103,7 @@ def append(
             rec.hidden,
             source_id,
             rec.line,
-            compress(rec.raw),
+            compress(rec.raw) if blob is None else blob,
         ),
     ).fetchone()
     return int(row[0]), int(row[1])

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from queue import Empty, Full, Queue
 from typing import Any, BinaryIO
 
 import orjson
@@ -215,6 +217,75 @@ class _ChunkResult:
     sessions: set[int] = field(default_factory=set)
 
 
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Parsed lines of a file up to a position, ready to store in one transaction.
+
+    Built off the writing thread (parsing and compression overlap the previous commit), so it
+    carries everything the commit needs: the records, their compressed raw lines, and the byte
+    offset, line number and parser state that the source row advances to with them.
+    """
+
+    records: list[Record]
+    blobs: list[bytes | None]
+    """Compressed raw line of each record (None for records that are not messages)."""
+    offset: int
+    line_no: int
+    state: str
+    """The parser's state after the last line, as JSON (with the reader's `_open_tail`)."""
+
+
+def make_chunk(
+    lines: list[tuple[int, bytes]], parse: Any, state: ParseState, reader: LineReader
+) -> Chunk:
+    """Parse `lines` and compress their raws; the result ends where the reader stands now."""
+    records: list[Record] = list(parse(lines, state))
+    blobs = [append.compress(r.raw) if isinstance(r, MessageRecord) else None for r in records]
+    data = dict(state.data)
+    data["_open_tail"] = reader.open_tail
+    return Chunk(records, blobs, reader.offset, reader.line_no, orjson.dumps(data).decode())
+
+
+def prefetch(items: Iterator[Chunk], depth: int = 2) -> Generator[Chunk, None, None]:
+    """Run `items` in a producer thread, `depth` ahead of the consumer.
+
+    zlib and SQLite release the GIL, so on two cores the next chunk is parsed and compressed
+    while the current one commits. Closing the returned generator stops the producer.
+    """
+    queue: Queue[Chunk | BaseException | None] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put(item, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(None)
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            queue.put(err)
+
+    worker = threading.Thread(target=produce, name="convo-ingest-parse", daemon=True)
+    worker.start()
+    try:
+        while (item := queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(0.05)
+
+
 class _FileWriter:
     """Writes the records of one file, a chunk per transaction, with its source row."""
 
@@ -226,14 +297,13 @@ class _FileWriter:
         self.touched_ids: set[int] = set()
         """Message ids seen in this pass (used to mark rows of a rewritten file stale)."""
 
-    def write_chunk(self, records: Sequence[Record], reader: LineReader, state: ParseState) -> bool:
-        """Store `records` and advance the source to the reader's position; False to stop."""
+    def write_chunk(self, chunk: Chunk) -> bool:
+        """Store a chunk and advance the source to its end; False to stop reading the file."""
         snapshot = dict(self.session_ids)
+        self.begin_chunk()
         outcome = funnel.write(
-            lambda: self._apply(records, reader, state),
-            funnel.Context(
-                "ingest-chunk", session_key=None, source_path=self.source.path, line=reader.line_no
-            ),
+            partial(self._apply, chunk.records, chunk.blobs, chunk),
+            funnel.Context("ingest-chunk", source_path=self.source.path, line=chunk.line_no),
         )
         if outcome.ok and outcome.value is not None:
             self._merge(outcome.value)
@@ -243,11 +313,11 @@ class _FileWriter:
         if outcome.error_kind != "integrity":
             self.report.errors.append(f"{self.source.path}: {outcome.error}")
             return False
-        return self._isolate(records, reader, state)
+        return self._isolate(chunk)
 
-    def _isolate(self, records: Sequence[Record], reader: LineReader, state: ParseState) -> bool:
+    def _isolate(self, chunk: Chunk) -> bool:
         """Store a chunk one record per transaction so only the failing record is lost."""
-        for rec in records:
+        for rec, blob in zip(chunk.records, chunk.blobs, strict=True):
             key = rec.session_key if not isinstance(rec, BadLine) else None
             ctx = funnel.Context(
                 type(rec).__name__ if not isinstance(rec, MessageRecord) else rec.line_type,
@@ -258,7 +328,7 @@ class _FileWriter:
             )
             snapshot = dict(self.session_ids)
             self.begin_chunk()
-            outcome = funnel.write(partial(self._apply, [rec], None, None), ctx)
+            outcome = funnel.write(partial(self._apply, [rec], [blob], None), ctx)
             if outcome.ok and outcome.value is not None:
                 self._merge(outcome.value)
             else:
@@ -268,21 +338,21 @@ class _FileWriter:
                     self.report.errors.append(f"{self.source.path}: {outcome.error}")
                     return False
         outcome = funnel.write(
-            lambda: self._apply([], reader, state),
+            partial(self._apply, [], [], chunk),
             funnel.Context("ingest-offset", source_path=self.source.path),
         )
         return outcome.ok
 
     def _apply(
-        self, records: Sequence[Record], reader: LineReader | None, state: ParseState | None
+        self, records: Sequence[Record], blobs: Sequence[bytes | None], end: Chunk | None
     ) -> _ChunkResult:
         conn = connection()
         result = _ChunkResult()
         max_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM message").fetchone()[0]
         counts: dict[int, list[int]] = {}
-        for rec in records:
+        for rec, blob in zip(records, blobs, strict=True):
             if isinstance(rec, MessageRecord):
-                self._store_message(rec, max_id, counts, result)
+                self._store_message(rec, blob, max_id, counts, result)
             elif isinstance(rec, SessionInfo):
                 result.sessions.add(self._store_session(rec))
             else:
@@ -293,15 +363,20 @@ class _FileWriter:
                 "updated_at = MAX(updated_at, ?) WHERE id = ?",
                 (added, newest, session_id),
             )
-        if reader is not None and state is not None:
-            self._advance(reader, state, result)
+        if end is not None:
+            self._advance(end, result)
         return result
 
     def _store_message(
-        self, rec: MessageRecord, max_id: int, counts: dict[int, list[int]], result: _ChunkResult
+        self,
+        rec: MessageRecord,
+        blob: bytes | None,
+        max_id: int,
+        counts: dict[int, list[int]],
+        result: _ChunkResult,
     ) -> None:
         session_id = self._session_id(rec.session_key)
-        message_id, _seq = append.append(session_id, rec, self.source.id)
+        message_id, _seq = append.append(session_id, rec, self.source.id, blob=blob)
         self.touched_ids.add(message_id)
         result.sessions.add(session_id)
         if message_id <= max_id or message_id in self._new_ids:
@@ -344,17 +419,15 @@ class _FileWriter:
             self.session_ids[key] = found
         return found
 
-    def _advance(self, reader: LineReader, state: ParseState, result: _ChunkResult) -> None:
-        data = dict(state.data)
-        data["_open_tail"] = reader.open_tail
+    def _advance(self, end: Chunk, result: _ChunkResult) -> None:
         connection().execute(
             "UPDATE source SET offset = ?, lines = ?, state = ?, lines_ok = lines_ok + ?,"
             " lines_bad = lines_bad + ?, lines_unknown = lines_unknown + ?,"
             " lines_dup = lines_dup + ? WHERE id = ?",
             (
-                reader.offset,
-                reader.line_no,
-                orjson.dumps(data).decode(),
+                end.offset,
+                end.line_no,
+                end.state,
                 result.ok,
                 sum(result.bad.values()),
                 sum(result.unknown.values()),
@@ -487,6 +560,17 @@ class Ingester:
 
     def _read(self, fh: BinaryIO, source: Source, writer: _FileWriter) -> bool:
         """Parse and store the new lines of a file, a chunk per transaction; False if stopped."""
+        chunks = prefetch(self._chunks(fh, source, PARSERS[writer.agent]))
+        try:
+            for chunk in chunks:
+                if not writer.write_chunk(chunk) or self.should_stop():
+                    return False
+        finally:
+            chunks.close()
+        return True
+
+    def _chunks(self, fh: BinaryIO, source: Source, parse: Any) -> Iterator[Chunk]:
+        """The file's new lines from the source's offset, parsed, in bounded chunks."""
         state_data = orjson.loads(source.state or "{}")
         offset = source.offset
         if state_data.pop("_open_tail", False):
@@ -495,32 +579,16 @@ class Ingester:
                 offset += 1
         state = ParseState(source.path, state_data)
         reader = LineReader(fh, offset, source.lines)
-        parse = PARSERS[writer.agent]
-        chunk: list[tuple[int, bytes]] = []
+        lines: list[tuple[int, bytes]] = []
         size = 0
         for item in reader:
-            chunk.append(item)
+            lines.append(item)
             size += len(item[1])
-            if len(chunk) >= CHUNK_LINES or size >= CHUNK_BYTES:
-                if not self._flush(chunk, parse, state, reader, writer):
-                    return False
-                chunk, size = [], 0
-        return (
-            self._flush(chunk, parse, state, reader, writer) if chunk or reader.open_tail else True
-        )
-
-    def _flush(
-        self,
-        chunk: list[tuple[int, bytes]],
-        parse: Any,
-        state: ParseState,
-        reader: LineReader,
-        writer: _FileWriter,
-    ) -> bool:
-        records: list[Record] = list(parse(chunk, state))
-        writer.begin_chunk()
-        ok = writer.write_chunk(records, reader, state)
-        return ok and not self.should_stop()
+            if len(lines) >= CHUNK_LINES or size >= CHUNK_BYTES:
+                yield make_chunk(lines, parse, state, reader)
+                lines, size = [], 0
+        if lines or reader.open_tail:
+            yield make_chunk(lines, parse, state, reader)
 
     def _mark_stale(self, source: Source, writer: _FileWriter) -> None:
         """After re-reading a rewritten file, mark the rows it no longer has (kept, hidden)."""

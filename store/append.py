@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from store import logs
 from store.db import connection
-from store.records import MessageRecord, PartRecord, SessionInfo
+from store.parsers.blocks import BLOCK_SEP, block_index
+from store.records import FALLBACK_PREFIX, MessageRecord, PartRecord, SessionInfo
 
 log = logs.get("append")
 
@@ -189,3 +190,148 @@ def ensure_session(
     c = conn or connection()
     row = c.execute(PLACEHOLDER_SQL, (agent, native_id, source_id)).fetchone()
     return int(row[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Last-copy-wins upserts, rewinds and stand-ins (opt-in per record; see MessageRecord.replace).
+
+FIND_SQL = "SELECT id, seq, raw, hidden, stale FROM message WHERE session_id = ? AND stable_id = ?"
+
+REPLACE_SQL = """
+UPDATE message SET native_id = ?, group_id = ?, role = ?, kind = ?, line_type = ?, timestamp = ?,
+                   model = ?, tokens_in = ?, tokens_out = ?, text = ?, hidden = ?, stale = 0,
+                   source_id = ?, line = ?, raw = ?
+WHERE id = ?
+"""
+# `seq` is not in the SET list on purpose (rule 1): a message written again keeps its place.
+
+RECOUNT_SQL = """
+UPDATE session SET message_count = (
+    SELECT COUNT(*) FROM message
+    WHERE session_id = ?1 AND hidden = 0 AND stale = 0 AND kind NOT IN ('meta', 'event'))
+WHERE id = ?1
+"""
+
+NEW, SAME, UPDATED = "new", "same", "updated"
+
+
+def replace(
+    session_id: int,
+    rec: MessageRecord,
+    source_id: int | None = None,
+    conn: sqlite3.Connection | None = None,
+    *,
+    blob: bytes | None = None,
+) -> tuple[int, int, str]:
+    """Store a record whose last copy wins; returns `(id, seq, NEW | SAME | UPDATED)`.
+
+    A new record is appended as usual (the caller inserts its parts). An existing one whose raw
+    bytes and hidden flag are unchanged is left alone (SAME); otherwise its content, raw and
+    hidden flag are overwritten in place, its parts deleted by the message's primary key and
+    inserted again (UPDATED). Its `seq` never changes. Runs inside `funnel.write`.
+    """
+    c = conn or connection()
+    blob = compress(rec.raw) if blob is None else blob
+    row = c.execute(FIND_SQL, (session_id, rec.stable_id)).fetchone()
+    if row is None:
+        message_id, seq = append(session_id, rec, source_id, c, blob=blob)
+        return message_id, seq, NEW
+    message_id, seq = int(row[0]), int(row[1])
+    if row[2] == blob and bool(row[3]) == rec.hidden and not row[4]:
+        return message_id, seq, SAME
+    c.execute(
+        REPLACE_SQL,
+        (
+            rec.native_id,
+            rec.group_id,
+            rec.role,
+            rec.kind,
+            rec.line_type,
+            rec.timestamp,
+            rec.model,
+            rec.tokens_in,
+            rec.tokens_out,
+            rec.text,
+            rec.hidden,
+            source_id,
+            rec.line,
+            blob,
+            message_id,
+        ),
+    )
+    c.execute("DELETE FROM part WHERE message_id = ?", (message_id,))
+    insert_parts(message_id, rec.text, rec.parts, c)
+    return message_id, seq, UPDATED
+
+
+def rewind(
+    session_id: int, to_stable_id: str | None, conn: sqlite3.Connection | None = None
+) -> int:
+    """Hide a session's messages from `to_stable_id` on (all of them if it is unknown).
+
+    Hidden, not deleted: the raw records stay exportable. Returns how many rows were hidden.
+    """
+    c = conn or connection()
+    start = 1
+    if to_stable_id is not None:
+        row = c.execute(
+            "SELECT seq FROM message WHERE session_id = ? AND stable_id = ?",
+            (session_id, to_stable_id),
+        ).fetchone()
+        start = int(row[0]) if row is not None else 1
+    cur = c.execute(
+        "UPDATE message SET hidden = 1 WHERE session_id = ? AND seq >= ? AND hidden = 0",
+        (session_id, start),
+    )
+    return int(cur.rowcount)
+
+
+def hide_blocks_after(
+    session_id: int, group_id: str, keep: int, conn: sqlite3.Connection | None = None
+) -> int:
+    """Hide the rows `<group>#<i>` with `i >= keep` of a message that was written again with
+    fewer rows (see `store.parsers.blocks`); returns how many were hidden."""
+    c = conn or connection()
+    head = group_id + BLOCK_SEP
+    # A prefix range on the (session_id, stable_id) unique index: '#' + 1 is '$'.
+    rows = c.execute(
+        "SELECT id, stable_id FROM message WHERE session_id = ? AND stable_id > ? "
+        "AND stable_id < ? AND hidden = 0",
+        (session_id, head, group_id + chr(ord(BLOCK_SEP) + 1)),
+    ).fetchall()
+    extra = [r[0] for r in rows if (block_index(group_id, r[1]) or 0) >= keep]
+    for message_id in extra:
+        c.execute("UPDATE message SET hidden = 1 WHERE id = ?", (message_id,))
+    return len(extra)
+
+
+def recount(session_id: int, conn: sqlite3.Connection | None = None) -> None:
+    """Set a session's `message_count` from its rows (after rows were hidden or shown again)."""
+    (conn or connection()).execute(RECOUNT_SQL, (session_id,))
+
+
+_FALLBACK_RANGE = "stable_id >= ? AND stable_id < ?"
+# A prefix range on the (session_id, stable_id) unique index: `LIKE` would scan the session.
+_FALLBACK_BOUNDS = (FALLBACK_PREFIX, FALLBACK_PREFIX[:-1] + chr(ord(FALLBACK_PREFIX[-1]) + 1))
+
+
+def has_primary(session_id: int, conn: sqlite3.Connection | None = None) -> bool:
+    """Whether the session holds a record that is not a fallback stand-in."""
+    row = (
+        (conn or connection())
+        .execute(
+            f"SELECT 1 FROM message WHERE session_id = ? AND NOT ({_FALLBACK_RANGE}) LIMIT 1",
+            (session_id, *_FALLBACK_BOUNDS),
+        )
+        .fetchone()
+    )
+    return row is not None
+
+
+def hide_fallbacks(session_id: int, conn: sqlite3.Connection | None = None) -> int:
+    """Hide the fallback stand-ins of a session that now has real records; returns how many."""
+    cur = (conn or connection()).execute(
+        f"UPDATE message SET hidden = 1 WHERE session_id = ? AND {_FALLBACK_RANGE} AND hidden = 0",
+        (session_id, *_FALLBACK_BOUNDS),
+    )
+    return int(cur.rowcount)

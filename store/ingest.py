@@ -5,10 +5,15 @@ parser state and a hash of its head are stored in its `source` row, in the same 
 the messages read up to that offset. A pass reads only the appended bytes, holds back a
 half-written last line, and re-reads a file from the start when it shrank or its head changed.
 Re-running on unchanged files does no work.
+
+Whole-document files (Gemini's legacy `.json` chats and `logs.json`) are re-parsed whole each time
+they change, and opencode's database and JSON tree are read by `store.opencode_db` into the same
+writer. `ingest_changed` ingests just the paths a file watcher reported.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import threading
@@ -22,20 +27,34 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from store import append, funnel, logs
+from store import append, funnel, locate, logs
 from store.db import connection
+from store.locate import SKIP_NAMES, default_roots, discover
 from store.models import Source
 from store.parsers import PARSERS, detect_agent
+from store.parsers.blocks import block_index
 from store.parsers.common import LineError, load_line
 from store.records import (
+    FALLBACK_PREFIX,
     HIDDEN_KINDS,
     KIND_UNKNOWN,
     BadLine,
     MessageRecord,
     ParseState,
     Record,
+    Rewind,
     SessionInfo,
 )
+
+__all__ = [
+    "SKIP_NAMES",
+    "IngestReport",
+    "Ingester",
+    "default_roots",
+    "discover",
+    "ingest",
+    "ingest_changed",
+]
 
 log = logs.get("ingest")
 
@@ -46,8 +65,8 @@ CHUNK_BYTES = 4 << 20
 """A transaction covers at most this many lines or bytes, so the writer is released often."""
 HEAD_BYTES = 4096
 SNIFF_LINES = 20
-SKIP_NAMES = frozenset({"history.jsonl", "journal.jsonl", "session_index.jsonl"})
-"""JSONL files in the agents' trees that are not transcripts (FORMATS 5 #14)."""
+SNIFF_DOCUMENT_BYTES = 256 << 20
+"""A whole-document file larger than this is not sniffed (its agent must be known or forced)."""
 
 
 @dataclass
@@ -63,6 +82,10 @@ class IngestReport:
     sessions: set[int] = field(default_factory=set)
     messages_added: int = 0
     messages_dup: int = 0
+    messages_updated: int = 0
+    """Records written again by id (Gemini, opencode) whose stored rows were updated in place."""
+    records_skipped: Counter[str] = field(default_factory=Counter)
+    """Records left out on purpose, by reason (e.g. `prompt-log-covered`)."""
     lines_bad: Counter[str] = field(default_factory=Counter)
     lines_unknown: Counter[str] = field(default_factory=Counter)
     commit_failures: int = 0
@@ -80,6 +103,8 @@ class IngestReport:
             "sessions": len(self.sessions),
             "messages_added": self.messages_added,
             "messages_dup": self.messages_dup,
+            "messages_updated": self.messages_updated,
+            "records_skipped": dict(self.records_skipped),
             "lines_bad": dict(self.lines_bad),
             "lines_unknown": dict(self.lines_unknown),
             "commit_failures": self.commit_failures,
@@ -98,37 +123,6 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
-
-
-# ------------------------------------------------------------------------------------------
-# Finding files
-
-
-def default_roots() -> list[Path]:
-    """The agents' default log folders that exist on this machine."""
-    home = Path.home()
-    roots: list[Path] = []
-    claude_dirs = os.environ.get("CLAUDE_CONFIG_DIR")
-    for base in claude_dirs.split(",") if claude_dirs else [str(home / ".claude")]:
-        roots.append(Path(base.strip()).expanduser() / "projects")
-    roots.append(home / ".config" / "claude" / "projects")
-    codex_home = Path(os.environ.get("CODEX_HOME", str(home / ".codex"))).expanduser()
-    roots += [codex_home / "sessions", codex_home / "archived_sessions"]
-    return [r for r in roots if r.is_dir()]
-
-
-def discover(paths: Iterable[Path]) -> Iterator[Path]:
-    """Every log file under `paths` (files are taken as given; folders are walked, sorted)."""
-    for path in paths:
-        path = Path(os.path.abspath(path.expanduser()))
-        if path.is_file():
-            yield path
-            continue
-        for folder, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                if name.endswith(".jsonl") and name not in SKIP_NAMES:
-                    yield Path(folder) / name
 
 
 # ------------------------------------------------------------------------------------------
@@ -188,8 +182,10 @@ def head_hash(fh: BinaryIO, length: int) -> str:
     return hashlib.blake2b(fh.read(length), digest_size=16).hexdigest()
 
 
-def sniff_agent(fh: BinaryIO) -> str | None:
-    """Which agent wrote this file, from its first lines' content."""
+def sniff_agent(fh: BinaryIO, document: bool = False) -> str | None:
+    """Which agent wrote this file, from its first lines' content (or the whole document)."""
+    if document:
+        return _sniff_document(fh)
     fh.seek(0)
     objects = []
     for _ in range(SNIFF_LINES):
@@ -201,6 +197,20 @@ def sniff_agent(fh: BinaryIO) -> str | None:
         except LineError:
             continue
     return detect_agent(objects)
+
+
+def _sniff_document(fh: BinaryIO) -> str | None:
+    fh.seek(0)
+    data = fh.read(SNIFF_DOCUMENT_BYTES + 1)
+    if len(data) > SNIFF_DOCUMENT_BYTES:
+        return None
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(value, list):  # Gemini's logs.json is an array of prompt rows
+        value = next((v for v in value if isinstance(v, dict)), None)
+    return detect_agent([value]) if isinstance(value, dict) else None
 
 
 # ------------------------------------------------------------------------------------------
@@ -215,6 +225,12 @@ class _ChunkResult:
     bad: Counter[str] = field(default_factory=Counter)
     unknown: Counter[str] = field(default_factory=Counter)
     sessions: set[int] = field(default_factory=set)
+    updated: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    recount: set[int] = field(default_factory=set)
+    """Sessions whose rows were hidden or shown again: their count is taken afresh."""
+    groups: dict[tuple[int, str], list[int]] = field(default_factory=dict)
+    """(session, group) of re-written multi-row messages -> [rows seen, first row existed]."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +249,9 @@ class Chunk:
     line_no: int
     state: str
     """The parser's state after the last line, as JSON (with the reader's `_open_tail`)."""
+    advance: bool = True
+    """False for a part of a bigger unit (a whole document, an opencode pass): its records are
+    stored, but the source stays where it was until the unit's last chunk."""
 
 
 def make_chunk(
@@ -296,10 +315,15 @@ class _FileWriter:
         self.session_ids: dict[str, int] = {}
         self.touched_ids: set[int] = set()
         """Message ids seen in this pass (used to mark rows of a rewritten file stale)."""
+        self.primary: dict[int, bool] = {}
+        """Session -> whether it holds real records (fallback stand-ins are stored only if not)."""
+        self.unshadowed: set[int] = set()
+        """Sessions whose fallback stand-ins were already hidden in this pass."""
 
     def write_chunk(self, chunk: Chunk) -> bool:
         """Store a chunk and advance the source to its end; False to stop reading the file."""
         snapshot = dict(self.session_ids)
+        self._reset_caches()
         self.begin_chunk()
         outcome = funnel.write(
             partial(self._apply, chunk.records, chunk.blobs, chunk),
@@ -327,6 +351,7 @@ class _FileWriter:
                 line=getattr(rec, "line", None),
             )
             snapshot = dict(self.session_ids)
+            self._reset_caches()
             self.begin_chunk()
             outcome = funnel.write(partial(self._apply, [rec], [blob], None), ctx)
             if outcome.ok and outcome.value is not None:
@@ -355,14 +380,24 @@ class _FileWriter:
                 self._store_message(rec, blob, max_id, counts, result)
             elif isinstance(rec, SessionInfo):
                 result.sessions.add(self._store_session(rec))
+            elif isinstance(rec, Rewind):
+                session_id = self._session_id(rec.session_key)
+                result.sessions.add(session_id)
+                if append.rewind(session_id, rec.to_stable_id):
+                    result.recount.add(session_id)
             else:
                 self._store_bad(rec, result)
+        for (session_id, group), (rows, existed) in result.groups.items():
+            if existed and append.hide_blocks_after(session_id, group, rows):
+                result.recount.add(session_id)
         for session_id, (added, newest) in counts.items():
             conn.execute(
                 "UPDATE session SET message_count = message_count + ?, "
                 "updated_at = MAX(updated_at, ?) WHERE id = ?",
                 (added, newest, session_id),
             )
+        for session_id in result.recount:  # after the increments: a recount is absolute
+            append.recount(session_id)
         if end is not None:
             self._advance(end, result)
         return result
@@ -376,10 +411,32 @@ class _FileWriter:
         result: _ChunkResult,
     ) -> None:
         session_id = self._session_id(rec.session_key)
-        message_id, _seq = append.append(session_id, rec, self.source.id, blob=blob)
-        self.touched_ids.add(message_id)
         result.sessions.add(session_id)
-        if message_id <= max_id or message_id in self._new_ids:
+        if rec.fallback:
+            if self._has_primary(session_id):
+                result.skipped["prompt-log-covered"] += 1
+                return
+            if not rec.stable_id.startswith(FALLBACK_PREFIX):
+                rec = dataclasses.replace(rec, stable_id=FALLBACK_PREFIX + rec.stable_id)
+        elif session_id not in self.unshadowed:
+            self.unshadowed.add(session_id)
+            self.primary[session_id] = True
+            if append.hide_fallbacks(session_id):
+                result.recount.add(session_id)
+        if rec.replace:
+            message_id, _seq, status = append.replace(session_id, rec, self.source.id, blob=blob)
+            self._note_group(session_id, rec, status, result)
+        else:
+            message_id, _seq = append.append(session_id, rec, self.source.id, blob=blob)
+            status = append.NEW if message_id > max_id else append.SAME
+        self.touched_ids.add(message_id)
+        if status == append.UPDATED:
+            result.updated += 1
+            result.recount.add(session_id)
+            entry = counts.setdefault(session_id, [0, 0])
+            entry[1] = max(entry[1], rec.timestamp or 0)
+            return
+        if status == append.SAME or message_id in self._new_ids:
             result.dup += 1
             return
         self._new_ids.add(message_id)
@@ -393,6 +450,31 @@ class _FileWriter:
         if not rec.hidden and rec.kind not in HIDDEN_KINDS:
             entry[0] += 1
         entry[1] = max(entry[1], rec.timestamp or 0)
+
+    def _has_primary(self, session_id: int) -> bool:
+        found = self.primary.get(session_id)
+        if found is None:
+            found = self.primary[session_id] = append.has_primary(session_id)
+        return found
+
+    def _note_group(
+        self, session_id: int, rec: MessageRecord, status: str, result: _ChunkResult
+    ) -> None:
+        """Track the rows of a multi-row message, to hide those a re-write no longer has."""
+        if rec.group_id is None:
+            return
+        index = block_index(rec.group_id, rec.stable_id)
+        if index is None:
+            return
+        entry = result.groups.setdefault((session_id, rec.group_id), [0, 0])
+        entry[0] = max(entry[0], index + 1)
+        if index == 0 and status != append.NEW:
+            entry[1] = 1
+
+    def _reset_caches(self) -> None:
+        # What a rolled-back transaction learnt is not true: start each one from the store.
+        self.primary.clear()
+        self.unshadowed.clear()
 
     def _store_session(self, info: SessionInfo) -> int:
         parent = self._session_id(info.parent_key) if info.parent_key else None
@@ -420,14 +502,15 @@ class _FileWriter:
         return found
 
     def _advance(self, end: Chunk, result: _ChunkResult) -> None:
+        # A chunk that does not advance (part of a bigger unit) still adds its tallies.
+        position = "offset = ?, lines = ?, state = ?," if end.advance else ""
+        moved = (end.offset, end.line_no, end.state) if end.advance else ()
         connection().execute(
-            "UPDATE source SET offset = ?, lines = ?, state = ?, lines_ok = lines_ok + ?,"
+            f"UPDATE source SET {position} lines_ok = lines_ok + ?,"
             " lines_bad = lines_bad + ?, lines_unknown = lines_unknown + ?,"
             " lines_dup = lines_dup + ? WHERE id = ?",
             (
-                end.offset,
-                end.line_no,
-                end.state,
+                *moved,
                 result.ok,
                 sum(result.bad.values()),
                 sum(result.unknown.values()),
@@ -443,6 +526,8 @@ class _FileWriter:
     def _merge(self, result: _ChunkResult) -> None:
         self.report.messages_added += result.added
         self.report.messages_dup += result.dup
+        self.report.messages_updated += result.updated
+        self.report.records_skipped.update(result.skipped)
         self.report.lines_bad.update(result.bad)
         self.report.lines_unknown.update(result.unknown)
         self.report.sessions.update(result.sessions)
@@ -477,11 +562,12 @@ class Ingester:
     def run(self, paths: Sequence[Path] | None = None) -> IngestReport:
         """Ingest `paths` (files or folders); with none, the agents' default folders."""
         roots = list(paths) if paths else default_roots()
+        known = {s.path: s for s in Source.select()}
         for root in roots:
-            if not root.exists():
+            # A log that was ingested before and is gone now is not an error: it is kept.
+            if not root.exists() and _absolute(root) not in known:
                 self.report.errors.append(f"{root}: no such file or folder")
         files = list(discover(r for r in roots if r.exists()))
-        known = {s.path: s for s in Source.select()}
         self.report.files_seen = len(files)
         for done, path in enumerate(files, 1):
             if self.should_stop():
@@ -496,18 +582,31 @@ class Ingester:
         return self.report
 
     def ingest_file(self, path: Path, known: Source | None = None) -> None:
-        """Read what is new in one file."""
+        """Read what is new in one source (a log file, an opencode database or JSON tree)."""
+        kind = locate.source_kind(path)
+        if kind in (locate.OPENCODE_DB, locate.OPENCODE_TREE):
+            from store import opencode_db  # it builds on this module's writer
+
+            opencode_db.ingest(self, path, known, kind)
+            return
         try:
             stat = path.stat()
             with path.open("rb") as fh:
-                self._ingest_open(path, fh, stat, known)
+                self._ingest_open(
+                    path, fh, stat, known, kind in (locate.DOCUMENT, locate.PROMPT_LOG)
+                )
         except OSError as err:
             self.report.files_skipped["unreadable"] += 1
             self.report.errors.append(f"{path}: {err.strerror or err}")
             log.warning("cannot read %s: %s", path, err)
 
     def _ingest_open(
-        self, path: Path, fh: BinaryIO, stat: os.stat_result, known: Source | None
+        self,
+        path: Path,
+        fh: BinaryIO,
+        stat: os.stat_result,
+        known: Source | None,
+        document: bool = False,
     ) -> None:
         if (
             known is not None
@@ -517,8 +616,11 @@ class Ingester:
         ):
             self.report.files_unchanged += 1
             return
-        rewritten = known is not None and self._rewritten(fh, stat, known)
-        agent = self.agent or (known.agent if known is not None else None) or sniff_agent(fh)
+        # A document is rewritten whole: every change re-reads it from the start.
+        rewritten = known is not None and (document or self._rewritten(fh, stat, known))
+        agent = (
+            self.agent or (known.agent if known is not None else None) or sniff_agent(fh, document)
+        )
         if agent is None or agent not in PARSERS:
             self.report.files_skipped["unknown-format"] += 1
             log.info("skipped %s: not a known agent log", path)
@@ -529,9 +631,11 @@ class Ingester:
         self.report.files_read += 1
         self.report.files_rewritten += int(rewritten)
         writer = _FileWriter(source, agent, self.report)
-        if self._read(fh, source, writer) and rewritten:
+        read = self._read_document if document else self._read
+        complete = read(fh, source, writer)
+        if complete and rewritten:
             self._mark_stale(source, writer)
-        self._finish_source(fh, source, stat)
+        self._finish_source(fh, source, stat, complete)
 
     def _rewritten(self, fh: BinaryIO, stat: os.stat_result, known: Source) -> bool:
         if stat.st_size < known.offset:
@@ -567,6 +671,43 @@ class Ingester:
                     return False
         finally:
             chunks.close()
+        return True
+
+    def _read_document(self, fh: BinaryIO, source: Source, writer: _FileWriter) -> bool:
+        """Parse a whole-document file as one item and store its records; False if stopped."""
+        fh.seek(0)
+        data = fh.read()
+        state = ParseState(source.path, {})
+        parse = PARSERS[writer.agent]
+        records: list[Record] = list(parse([(1, data)], state)) if data.strip() else []
+        end = (len(data), 1 if data else 0, orjson.dumps(state.data).decode())
+        return self.write_records(writer, records, end)
+
+    def write_records(
+        self,
+        writer: _FileWriter,
+        records: list[Record],
+        end: tuple[int, int, str],
+        *,
+        final: bool = True,
+    ) -> bool:
+        """Store the records of one unit (a document, an opencode pass) in bounded chunks.
+
+        A chunk never splits the rows of one message (a re-written message hides the rows it no
+        longer has, which needs them together), and only the last chunk advances the source to
+        `end` = (offset, line number, state JSON): an interrupted unit is read again whole.
+        `final=False` stores a batch of a longer unit without advancing at all. Returns False
+        if a commit failed or the run was stopped.
+        """
+        pieces = _split(records)
+        for i, piece in enumerate(pieces):
+            last = i == len(pieces) - 1 and final
+            blobs = [
+                append.compress(r.raw) if isinstance(r, MessageRecord) else None for r in piece
+            ]
+            chunk = Chunk(piece, blobs, *end, advance=last)
+            if not writer.write_chunk(chunk) or (not last and self.should_stop()):
+                return False
         return True
 
     def _chunks(self, fh: BinaryIO, source: Source, parse: Any) -> Iterator[Chunk]:
@@ -610,13 +751,18 @@ class Ingester:
 
         funnel.write(work, funnel.Context("mark-stale", source_path=source.path))
 
-    def _finish_source(self, fh: BinaryIO, source: Source, stat: os.stat_result) -> None:
+    def _finish_source(
+        self, fh: BinaryIO, source: Source, stat: os.stat_result, complete: bool = True
+    ) -> None:
+        """Record what was read. Size and mtime only when the read got to the end: they are
+        what makes the next pass skip the file as unchanged."""
+
         def work() -> None:
             current: Source = Source.get_by_id(source.id)
             length = min(HEAD_BYTES, current.offset)
+            done = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns} if complete else {}
             Source.update(
-                size=stat.st_size,
-                mtime_ns=stat.st_mtime_ns,
+                **done,
                 head_len=length,
                 head_hash=head_hash(fh, length),
                 last_seen=funnel.now_ms(),
@@ -626,16 +772,21 @@ class Ingester:
         funnel.write(work, funnel.Context("source", source_path=source.path))
 
     def _mark_gone(self, roots: Sequence[Path], seen: set[str], known: dict[str, Source]) -> None:
-        """Sources under a scanned folder that are no longer on disk: keep, and mark gone."""
-        folders = [os.path.abspath(r) + os.sep for r in roots if r.is_dir()]
+        """Sources no longer on disk, under a scanned folder or given by path: kept, marked gone."""
+        folders = [_absolute(r) + os.sep for r in roots if r.is_dir()]
+        explicit = {_absolute(r) for r in roots if not r.is_dir()}
         gone = [
             s
             for path, s in known.items()
             if path not in seen
             and s.gone_since is None
-            and any(path.startswith(f) for f in folders)
+            and (path in explicit or any(path.startswith(f) for f in folders))
             and not Path(path).exists()
         ]
+        self.set_gone(gone)
+
+    def set_gone(self, gone: Sequence[Source]) -> None:
+        """Mark sources whose log has disappeared: their sessions stay, with `gone_since`."""
         if not gone:
             return
         now = funnel.now_ms()
@@ -646,6 +797,56 @@ class Ingester:
 
         if funnel.write(work, funnel.Context("mark-gone")).ok:
             self.report.files_gone += len(gone)
+
+
+def _absolute(path: Path) -> str:
+    return os.path.abspath(path.expanduser())
+
+
+def _split(records: list[Record]) -> list[list[Record]]:
+    """`records` in pieces of about `CHUNK_LINES`, never between the rows of one message."""
+    pieces: list[list[Record]] = [[]]
+    for rec in records:
+        piece = pieces[-1]
+        follows = (
+            isinstance(rec, MessageRecord)
+            and rec.group_id is not None
+            and block_index(rec.group_id, rec.stable_id) not in (None, 0)
+        )
+        if len(piece) >= CHUNK_LINES and not follows:
+            pieces.append([])
+        pieces[-1].append(rec)
+    return pieces
+
+
+def ingest_changed(paths: Iterable[Path], *, agent: str | None = None) -> IngestReport:
+    """Ingest just these changed paths: new, grown, rewritten or deleted logs.
+
+    Cheap enough to call on every batch of file-watcher events (`store.follow`): it looks up
+    only these paths' source rows, reads only what is new in each, and marks deleted ones gone.
+    Paths that are not logs are ignored; a database sidecar (`-wal`) or a file in opencode's JSON
+    tree stands for its source. Runs on the caller's thread, like `Ingester.run`.
+    """
+    ing = Ingester(agent=agent)
+    targets: dict[str, Path] = {}
+    for raw in paths:
+        target = locate.source_for(Path(_absolute(Path(raw))))
+        if target is not None:
+            targets.setdefault(str(target), target)
+    names = list(targets)
+    known: dict[str, Source] = {}
+    for start in range(0, len(names), 500):
+        batch = names[start : start + 500]
+        known.update((s.path, s) for s in Source.select().where(Source.path.in_(batch)))
+    ing.report.files_seen = len(targets)
+    gone = []
+    for name, target in targets.items():
+        if target.exists():
+            ing.ingest_file(target, known.get(name))
+        elif name in known and known[name].gone_since is None:
+            gone.append(known[name])
+    ing.set_gone(gone)
+    return ing.report
 
 
 def ingest(

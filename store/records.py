@@ -1,8 +1,8 @@
 """Plain, frozen records that cross boundaries: parser output, and rows handed to the UI and CLI.
 
-Parsers produce `SessionInfo`, `MessageRecord` and `BadLine` from log lines; they never touch the
-database. The store hands `SessionRow`, `MessageRow`, `FailureRow` pages to the UI; they are plain
-data, so touching one can never run a query.
+Parsers produce `SessionInfo`, `MessageRecord`, `Rewind` and `BadLine` from log lines; they never
+touch the database. The store hands `SessionRow`, `MessageRow`, `FailureRow` pages to the UI; they
+are plain data, so touching one can never run a query.
 """
 
 from __future__ import annotations
@@ -119,6 +119,31 @@ class MessageRecord:
     line_type: str = ""
     """The record's own type tag as the agent wrote it (e.g. `assistant`, `response_item/message`);
     for unknown kinds this is what is counted and shown."""
+    replace: bool = False
+    """Opt-in upsert by `stable_id` where the last copy wins: an existing row gets this record's
+    content, parts, raw and hidden flag (never a new `seq`). For formats that re-write a record
+    by id (Gemini JSONL, opencode). Off, the first stored copy is kept as it is."""
+    fallback: bool = False
+    """A stand-in (Gemini `logs.json` prompts): stored only while the session has no record from
+    a real transcript, and hidden once one arrives. Its `stable_id` must start with
+    `FALLBACK_PREFIX`, which is how the store finds such rows again."""
+
+
+FALLBACK_PREFIX = "fallback:"
+
+
+@dataclass(frozen=True, slots=True)
+class Rewind:
+    """The agent took back part of a session (Gemini `$rewindTo`): hide, never delete.
+
+    Every message of the session from `to_stable_id` on (by `seq`) is marked hidden; an unknown
+    or missing id hides them all (Gemini's own rule). A record stored later with `replace` sets
+    its row's hidden flag back to its own, so a message written again after a rewind shows again.
+    """
+
+    session_key: str
+    to_stable_id: str | None
+    line: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +157,7 @@ class BadLine:
     """The first bytes of the line, scrubbed, for the failures screen."""
 
 
-Record = SessionInfo | MessageRecord | BadLine
+Record = SessionInfo | MessageRecord | BadLine | Rewind
 
 
 @dataclass(slots=True)

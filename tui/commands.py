@@ -14,7 +14,7 @@ from store.parsers import PARSERS
 from store.records import MessageRow, SessionRow
 from tui.cli import EXIT_ERROR, EXIT_OK, CliError, db_path, fmt_time, print_json
 
-EXTRA_COMMAND_MODULES: list[str] = []
+EXTRA_COMMAND_MODULES: list[str] = ["tui.cmd_export"]
 """Modules with a `register(add)` function that add more subcommands (one module per area)."""
 
 
@@ -179,7 +179,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     for r in rows:
         title = (r.title or "").replace("\n", " ")
         mark = f" (+{r.child_count} sub-agents)" if r.child_count else ""
-        gone = " [log gone]" if r.gone_since else ""
+        gone = " \\[log gone]" if r.gone_since else ""
         table.add_row(
             str(r.id),
             r.agent,

@@ -1,0 +1,70 @@
+"""`convo export SESSION [--format md|jsonl] [-o FILE]`: a session as Markdown, or its log lines.
+
+Both formats come from the store alone, so a session whose log file is gone still exports:
+Markdown through `store.export_md` (the same renderer as the app's export key), JSONL through
+`store.export` (the original records, byte for byte where the agent's format allows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from store import export, export_md, pages
+from tui.cli import EXIT_OK, CliError
+from tui.commands import open_db
+
+
+def register(add: Any) -> None:
+    """Add the `export` subcommand (called by `tui.commands.register`)."""
+    p = add("export", cmd_export, "a session as Markdown, or its original log lines (jsonl)")
+    p.add_argument("session", metavar="SESSION", help="id, native id or a unique prefix of it")
+    p.add_argument("--format", choices=("md", "jsonl"), default="md", help="default: md")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="write to FILE (replaced whole when done) instead of stdout",
+    )
+    p.add_argument(
+        "--stale",
+        action="store_true",
+        help="jsonl: also the records that a rewritten log file no longer has",
+    )
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    open_db(args)
+    row = pages.session(args.session)
+
+    def write(out: BinaryIO) -> None:
+        if args.format == "jsonl":
+            export.write_jsonl(row.id, out, include_stale=args.stale)
+            return
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=True)
+        try:
+            export_md.write(row, text)
+            text.flush()
+        finally:
+            text.detach()  # the caller owns `out`
+
+    if args.output is None:
+        write(sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return EXIT_OK
+    target = args.output.expanduser()
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            write(out)
+        os.replace(partial, target)
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        raise CliError(f"cannot write {target}: {err.strerror or err}") from None
+    return EXIT_OK

@@ -9,8 +9,11 @@ These functions run inside a funnel transaction (`store.funnel.write`), on its c
 from __future__ import annotations
 
 import sqlite3
+import threading
 import zlib
 from collections.abc import Sequence
+
+import zstandard
 
 from store import logs
 from store.db import connection
@@ -60,16 +63,38 @@ ON CONFLICT (agent, native_id) DO UPDATE SET source_id = COALESCE(source_id, exc
 RETURNING id
 """
 
+PartRow = tuple[int, int, str, str | None, str | None, str | None, bool]
+
 RAW_LEVEL = 1
-"""zlib level for raw records: level 1 is ~4x faster than the default for ~10% more bytes."""
+"""zstd level for raw records. On ~1 KB log lines zstd costs ~5 µs a record against ~16 µs for
+zlib at any level, for the same size: compression was a third of ingest time."""
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_codecs = threading.local()
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    # Compressor objects are not safe to share between threads, and cheap to keep per thread.
+    found: zstandard.ZstdCompressor | None = getattr(_codecs, "compressor", None)
+    if found is None:
+        found = _codecs.compressor = zstandard.ZstdCompressor(level=RAW_LEVEL)
+    return found
 
 
 def compress(raw: bytes) -> bytes:
-    return zlib.compress(raw, RAW_LEVEL)
+    """A raw record, compressed for the `message.raw` column."""
+    return _compressor().compress(raw)
 
 
 def decompress(blob: bytes | None) -> bytes:
-    return zlib.decompress(blob) if blob else b""
+    """The raw record back, byte for byte (zstd; zlib blobs of early stores still read)."""
+    if not blob:
+        return b""
+    if blob[:4] == _ZSTD_MAGIC:
+        found: zstandard.ZstdDecompressor | None = getattr(_codecs, "decompressor", None)
+        if found is None:
+            found = _codecs.decompressor = zstandard.ZstdDecompressor()
+        return found.decompress(blob)
+    return zlib.decompress(blob)
 
 
 def append(
@@ -114,25 +139,25 @@ def insert_parts(
     message_id: int, text: str, parts: Sequence[PartRecord], conn: sqlite3.Connection | None = None
 ) -> None:
     """Insert the parts of a new message; a part whose text equals the message's is stored NULL."""
-    if not parts:
-        return
-    c = conn or connection()
+    if parts:
+        (conn or connection()).executemany(PART_SQL, part_rows(message_id, text, parts))
+
+
+def part_rows(message_id: int, text: str, parts: Sequence[PartRecord]) -> list[PartRow]:
+    """The `part` rows of a new message, for one `executemany` over many messages."""
     single = len(parts) == 1
-    c.executemany(
-        PART_SQL,
-        [
-            (
-                message_id,
-                i,
-                p.type,
-                None if single and p.text == text else p.text,
-                p.tool_name,
-                p.tool_id,
-                p.is_error,
-            )
-            for i, p in enumerate(parts)
-        ],
-    )
+    return [
+        (
+            message_id,
+            i,
+            p.type,
+            None if single and p.text == text else p.text,
+            p.tool_name,
+            p.tool_id,
+            p.is_error,
+        )
+        for i, p in enumerate(parts)
+    ]
 
 
 def add_part(

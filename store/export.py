@@ -1,6 +1,6 @@
 """A session's original log records, written back out from the store alone (`--format jsonl`).
 
-Every message row keeps its raw record, zlib-compressed (`store.append.compress`), so a session
+Every message row keeps its raw record, zstd-compressed (`store.append.compress`), so a session
 can be exported after its log file is gone. Rows are written in `seq` order (file order for a
 session read from one file), one record per line:
 

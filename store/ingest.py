@@ -14,7 +14,7 @@ writer. `ingest_changed` ingests just the paths a file watcher reported.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -198,7 +198,10 @@ class Ingester:
 
     def _read(self, fh: BinaryIO, source: Source, writer: FileWriter) -> bool:
         """Parse and store the new lines of a file, a chunk per transaction; False if stopped."""
-        chunks = prefetch(self._chunks(fh, source, PARSERS[writer.agent]))
+        chunks = self._chunks(fh, source, PARSERS[writer.agent])
+        if os.fstat(fh.fileno()).st_size - source.offset > CHUNK_BYTES // 4:
+            # Worth a thread only when there is more than one chunk's parsing to overlap.
+            chunks = prefetch(chunks)
         try:
             for chunk in chunks:
                 if not writer.write_chunk(chunk) or self.should_stop():
@@ -244,7 +247,7 @@ class Ingester:
                 return False
         return True
 
-    def _chunks(self, fh: BinaryIO, source: Source, parse: Any) -> Iterator[Chunk]:
+    def _chunks(self, fh: BinaryIO, source: Source, parse: Any) -> Generator[Chunk, None, None]:
         """The file's new lines from the source's offset, parsed, in bounded chunks."""
         state_data = orjson.loads(source.state or "{}")
         offset = source.offset

@@ -107,7 +107,7 @@ class ChatMessage(BaseModel):
     source = ForeignKeyField(Source, null=True, on_delete="SET NULL", index=False)
     line = IntegerField(null=True)
     record = BlobField(null=True, column_name="raw")
-    """The original record (log line), zlib-compressed. (`Model.raw` is taken by Peewee.)"""
+    """The original record (log line), zstd-compressed. (`Model.raw` is taken by Peewee.)"""
 
     class Meta:
         table_name = "message"

@@ -154,7 +154,7 @@ def make_chunk(
 def prefetch(items: Iterator[Chunk], depth: int = 2) -> Generator[Chunk, None, None]:
     """Run `items` in a producer thread, `depth` ahead of the consumer.
 
-    zlib and SQLite release the GIL, so on two cores the next chunk is parsed and compressed
+    zstd and SQLite release the GIL, so on two cores the next chunk is parsed and compressed
     while the current one commits. Closing the returned generator stops the producer.
     """
     queue: Queue[Chunk | BaseException | None] = Queue(maxsize=depth)

@@ -173,6 +173,7 @@ class FileWriter:
     ) -> _ChunkResult:
         conn = connection()
         result = _ChunkResult()
+        self._parts: list[append.PartRow] = []
         max_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM message").fetchone()[0]
         counts: dict[int, list[int]] = {}
         for rec, blob in zip(records, blobs, strict=True):
@@ -181,12 +182,14 @@ class FileWriter:
             elif isinstance(rec, SessionInfo):
                 result.sessions.add(self._store_session(rec))
             elif isinstance(rec, Rewind):
+                self._flush_parts()
                 session_id = self._session_id(rec.session_key)
                 result.sessions.add(session_id)
                 if append.rewind(session_id, rec.to_stable_id):
                     result.recount.add(session_id)
             else:
                 self._store_bad(rec, result)
+        self._flush_parts()
         for (session_id, group), (rows, existed) in result.groups.items():
             if existed and append.hide_blocks_after(session_id, group, rows):
                 result.recount.add(session_id)
@@ -224,6 +227,7 @@ class FileWriter:
             if append.hide_fallbacks(session_id):
                 result.recount.add(session_id)
         if rec.replace:
+            self._flush_parts()  # a replace rewrites parts: earlier buffered ones go in first
             message_id, _seq, status = append.replace(session_id, rec, self.source.id, blob=blob)
             self._note_group(session_id, rec, status, result)
         else:
@@ -240,7 +244,8 @@ class FileWriter:
             result.dup += 1
             return
         self._new_ids.add(message_id)
-        append.insert_parts(message_id, rec.text, rec.parts)
+        # Parts of new messages are written with one executemany per transaction.
+        self._parts += append.part_rows(message_id, rec.text, rec.parts)
         result.added += 1
         if rec.kind == KIND_UNKNOWN:
             result.unknown[rec.line_type or "?"] += 1
@@ -250,6 +255,11 @@ class FileWriter:
         if not rec.hidden and rec.kind not in HIDDEN_KINDS:
             entry[0] += 1
         entry[1] = max(entry[1], rec.timestamp or 0)
+
+    def _flush_parts(self) -> None:
+        if self._parts:
+            connection().executemany(append.PART_SQL, self._parts)
+            self._parts = []
 
     def _has_primary(self, session_id: int) -> bool:
         found = self.primary.get(session_id)

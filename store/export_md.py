@@ -86,7 +86,7 @@ def render_message(message: MessageRow, previous: MessageRow | None = None) -> s
         model = f" · {message.model}" if message.model and who == "Agent" else ""
         out.append(f"\n## {who}{model} · {when(message.timestamp)}\n")
     out.append(_body(message))
-    return "\n".join(out)
+    return "".join(out)
 
 
 def _body(message: MessageRow) -> str:

@@ -14,7 +14,7 @@ from store.parsers import PARSERS
 from store.records import MessageRow, SessionRow
 from tui.cli import EXIT_ERROR, EXIT_OK, CliError, db_path, fmt_time, print_json
 
-EXTRA_COMMAND_MODULES: list[str] = ["tui.cmd_export"]
+EXTRA_COMMAND_MODULES: list[str] = ["tui.cmd_export", "tui.cmd_repair"]
 """Modules with a `register(add)` function that add more subcommands (one module per area)."""
 
 
@@ -39,6 +39,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="open the demo corpus when the store is empty and no agent logs exist",
     )
+
+    add("demo", cmd_demo, "open the app on a bundled demo corpus (generated, seeded)")
 
     p = add("ingest", cmd_ingest, "ingest agent logs (no PATH: the agents' default folders)")
     p.add_argument("paths", nargs="*", metavar="PATH", type=Path)
@@ -267,3 +269,11 @@ def cmd_browse(args: argparse.Namespace) -> int:
 
     code: int = run_app(backfill=not args.no_backfill, demo_if_empty=args.demo_if_empty)
     return code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tui import demo
+    from tui.app import run_app
+
+    path = demo.open_demo_store()
+    return run_app(backfill=False, notice=f"The demo corpus (generated, seed {demo.SEED}): {path}")

@@ -24,6 +24,11 @@ Metrics today:
    venv (`/tmp/convo-bench-ccl`, or `$CONVO_BENCH_CCL_VENV`). Targets: convo >= 10x its
    lines/s and <= 0.5x its peak RSS. Skipped, with the reason, when it cannot run.
 
+5. `app` (tests/bench/tui_metrics.py): the Textual app, headless, on the first ingest's store:
+   first frame with sessions shown vs an empty Textual app's first frame (<= 2x); opening the
+   largest session and showing its last page vs the same for a ~20-message session (<= 2x); peak
+   RSS while paging through the largest session to its end vs after opening it (< 1.5x).
+
 Adding a metric (start-up time, transcript paging, repair speed...): write a function that takes
 the `Bench` (the corpus, its stats, a work folder, the cached first ingest) and returns a list of
 `Result`s, and append it to `METRICS` (or decorate it with `@metric`). Build rows with
@@ -805,6 +810,53 @@ def run_metrics(b: Bench, only: Sequence[str]) -> list[Result]:
         print(f"  {fn.__name__}: {time.perf_counter() - t0:.1f}s", flush=True)
         results.extend(rows)
     return results
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. The app: first frame, a long transcript's last page, memory while reading it end to end
+#    (measured by tests/bench/tui_metrics.py; headless, on the first ingest's store)
+
+
+@metric
+def app(b: Bench) -> list[Result]:
+    from tests.bench import tui_metrics
+
+    run = b.ingested()
+    big, lines = b.stats.largest_session
+    small = tui_metrics.small_session(run.db)
+    shown, empty = tui_metrics.first_frame(run.db)
+    big_s, small_s = tui_metrics.last_page(run.db, big, small)
+    mem = tui_metrics.scroll_memory(run.db, big)
+    b.extra["app_scroll"] = mem
+    return [
+        Result.ratio_row(
+            "app: first frame with sessions vs empty app",
+            shown * 1000,
+            empty * 1000,
+            target_op="<=",
+            bound=2.0,
+            unit="ms",
+            note=f"store of {run.messages:,} msgs",
+        ),
+        Result.ratio_row(
+            "app: open + last page, long vs short session",
+            big_s * 1000,
+            small_s * 1000,
+            target_op="<=",
+            bound=2.0,
+            unit="ms",
+            note=f"{lines:,} lines vs ~20",
+        ),
+        Result.ratio_row(
+            "app: peak RSS paging to the end vs opened",
+            mem["peak_kb"] / 1024,
+            mem["opened_kb"] / 1024,
+            target_op="<",
+            bound=1.5,
+            unit="MB",
+            note=f"{mem['pages']:,} pages in {mem['seconds']:.0f}s",
+        ),
+    ]
 
 
 if __name__ == "__main__":

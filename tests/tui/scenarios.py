@@ -1,0 +1,112 @@
+"""The app's pictures as keyboard scenarios: the snapshot tests and `make screenshots` replay them.
+
+Each scenario names the seeded store it needs (`fixture`: the real samples plus recorded
+failures; `long`: a 20,000-message session) and drives the app by keys from the session list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from textual.pilot import Pilot
+
+SIZE = (120, 36)
+"""Terminal size of every picture."""
+
+Steps = Callable[[Pilot[None]], Awaitable[None]]
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until every worker is done and the screen has caught up (twice: results start
+    follow-up work, such as a page rendered at a new width)."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def open_matching(pilot: Pilot[None], text: str) -> None:
+    """Filter the list by `text` and open the first session it shows."""
+    await settle(pilot)
+    await pilot.press("slash", *text, "enter")
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def sessions(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+
+
+async def sessions_filtered(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    await pilot.press("slash", *"team", "enter")
+    await settle(pilot)
+    await pilot.press("space")
+    await settle(pilot)
+
+
+async def projects(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    await pilot.press("p")
+    await settle(pilot)
+
+
+async def transcript(pilot: Pilot[None]) -> None:
+    await open_matching(pilot, "Timestamp-Based")
+    await pilot.press(*"jjjjjjjj", "enter")
+    await settle(pilot)
+
+
+async def transcript_long_end(pilot: Pilot[None]) -> None:
+    await open_matching(pilot, "Long haul")
+    await pilot.press("G")
+    await settle(pilot)
+
+
+async def transcript_find(pilot: Pilot[None]) -> None:
+    await open_matching(pilot, "Long haul")
+    await pilot.press("slash", *"module_42.py and", "enter")
+    await settle(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+
+
+async def failures(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    await pilot.press("f")
+    await settle(pilot)
+
+
+async def failure_detail(pilot: Pilot[None]) -> None:
+    await failures(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def help_transcript(pilot: Pilot[None]) -> None:
+    await open_matching(pilot, "Timestamp-Based")
+    await pilot.press("question_mark")
+    await settle(pilot)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    """File name of the picture (`screenshots/<name>.svg`) and the test id."""
+    store: str
+    """`fixture` or `long`: which seeded store the app opens."""
+    steps: Steps
+
+
+SCENARIOS = (
+    Scenario("sessions", "fixture", sessions),
+    Scenario("sessions-filtered", "fixture", sessions_filtered),
+    Scenario("projects", "fixture", projects),
+    Scenario("transcript", "fixture", transcript),
+    Scenario("transcript-long-end", "long", transcript_long_end),
+    Scenario("transcript-find", "long", transcript_find),
+    Scenario("failures", "fixture", failures),
+    Scenario("failure-detail", "fixture", failure_detail),
+    Scenario("help", "fixture", help_transcript),
+)

@@ -1,0 +1,204 @@
+"""The Textual app: screens, app-wide keys, the background backfill, and commit-failure toasts.
+
+The app opens at once on what the store has. The drift check and incremental backfill of new
+log lines run in a thread worker (the `Ingester`) with a banner on every screen; each commit
+failure the funnel records becomes a notification and a failures-screen row, and the backfill
+goes on. No traceback reaches the terminal: failures go to the log file and to the user as one
+line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, get_current_worker
+
+from store import funnel, logs
+from store.db import reading
+from store.records import FailureRow
+from tui.errors import QuietCrashes, report_worker_failure
+from tui.messages import BackfillFinished, BackfillProgressed, CommitFailed
+from tui.screens.base import ConvoScreen
+from tui.screens.help import binding_commands
+from tui.screens.sessions import SessionsScreen
+
+log = logs.get("tui")
+
+
+class ConvoApp(QuietCrashes, App[None]):
+    """Browse every session and read any transcript from the keyboard."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "convo"
+    BINDINGS = [
+        Binding("f", "show_failures", "Failures", tooltip="Commit failures and rejected lines"),
+        Binding("question_mark", "show_help", "Help", tooltip="The keys of this screen"),
+    ]
+
+    backfill_status: reactive[str] = reactive("")
+    """The banner's text while the backfill runs; empty when it is not running."""
+
+    def __init__(
+        self,
+        *,
+        backfill_roots: list[Path] | None = None,
+        notice: str | None = None,
+        export_dir: Path | None = None,
+    ) -> None:
+        """
+        Args:
+            backfill_roots: log folders to backfill from in the background; None for no backfill.
+            notice: a notification shown on start (e.g. that the demo corpus is open).
+            export_dir: where `e` writes Markdown exports (default: $CONVO_EXPORT_DIR or cwd).
+        """
+        super().__init__()
+        self.backfill_roots = backfill_roots
+        self.notice = notice
+        self.export_dir = export_dir
+        self._unsubscribe: Callable[[], None] = lambda: None
+        theme = os.environ.get("CONVO_THEME")
+        if theme and theme in self.available_themes:
+            self.theme = theme
+
+    def get_default_screen(self) -> Screen[None]:
+        return SessionsScreen()
+
+    def on_mount(self) -> None:
+        self._unsubscribe = funnel.subscribe(self._heard_failure)
+        if self.notice:
+            self.notify(self.notice, title="convo", markup=False, timeout=12)
+        if self.backfill_roots:
+            self.backfill_status = "Checking agent logs for new lines…"
+            self._backfill(list(self.backfill_roots))
+
+    def on_unmount(self) -> None:
+        self._unsubscribe()
+
+    # -- the backfill ---------------------------------------------------------------------------
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="backfill",
+        exit_on_error=False,
+        description="Reading new agent log lines",
+    )
+    def _backfill(self, roots: list[Path]) -> None:
+        from store.ingest import Ingester, Progress
+
+        worker = get_current_worker()
+        added = 0
+
+        def progressed(p: Progress) -> None:
+            nonlocal added
+            added += p.messages_added
+            self.post_message(BackfillProgressed(p.done, p.total, added))
+
+        ingester = Ingester(progress=progressed, should_stop=lambda: worker.is_cancelled)
+        with reading():
+            report = ingester.run(roots)
+        self.post_message(BackfillFinished(report))
+
+    @on(BackfillProgressed)
+    def _backfill_progressed(self, event: BackfillProgressed) -> None:
+        self.backfill_status = (
+            f"Backfill: {event.done:,}/{event.total:,} log files · "
+            f"{event.messages_added:,} new messages"
+        )
+
+    @on(BackfillFinished)
+    def _backfill_finished(self, event: BackfillFinished) -> None:
+        self.backfill_status = ""
+        report = event.report
+        if report is None:
+            return
+        if report.messages_added:
+            self.notify(f"Backfill added {report.messages_added:,} messages.", timeout=4)
+        for error in report.errors[:3]:
+            self.notify(error, title="Backfill", severity="warning", markup=False, timeout=8)
+        for screen in self.screen_stack:
+            if isinstance(screen, ConvoScreen):
+                screen.store_changed()
+
+    def _heard_failure(self, row: FailureRow) -> None:
+        # Called on the writing thread by the funnel; post_message is thread-safe.
+        self.post_message(CommitFailed(row))
+
+    @on(CommitFailed)
+    def _commit_failed(self, event: CommitFailed) -> None:
+        row = event.row
+        where = f"{row.source_path}:{row.line}" if row.source_path else "-"
+        self.notify(
+            f"{row.error}\n{row.event_type or '-'} at {where}",
+            title="Commit failed",
+            severity="error",
+            markup=False,
+            timeout=10,
+        )
+        from tui.screens.failures import FailuresScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, FailuresScreen):
+                screen.store_changed()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_failure(self, event.worker)
+
+    # -- screens and commands ------------------------------------------------------------------
+
+    def action_show_failures(self) -> None:
+        from tui.screens.failures import FailuresScreen
+
+        if not isinstance(self.screen, FailuresScreen):
+            self.push_screen(FailuresScreen())
+
+    def action_show_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_show_sessions(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Sessions", "Go to the session list", self.action_show_sessions)
+        yield SystemCommand(
+            "Failures", "Commit failures and rejected lines", self.action_show_failures
+        )
+        yield SystemCommand("Help", "List the keys of this screen", self.action_show_help)
+        yield from binding_commands(self, screen)
+
+
+def run_app(
+    *, backfill: bool = True, demo_if_empty: bool = False, notice: str | None = None
+) -> int:
+    """Run the app on the open store; returns the exit code.
+
+    Args:
+        backfill: read new log lines from the agents' default folders in the background.
+        demo_if_empty: open the demo corpus if the store is empty and no agent logs exist.
+        notice: a notification to show on start.
+    """
+    from store import views
+    from store.ingest import default_roots
+
+    roots = default_roots()
+    if demo_if_empty and not roots and views.is_empty():
+        from tui import demo
+
+        demo.open_demo_store()
+        notice = "No agent logs found on this machine: showing the generated demo corpus."
+        backfill = False
+    app = ConvoApp(backfill_roots=roots if backfill else None, notice=notice)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,83 @@
+"""Text for people: relative times, clock times, sizes and counts, with an injectable clock.
+
+Every "now" the app shows comes from `clock()`, so tests and screenshots freeze it
+(`formatting.clock = lambda: FIXED`) and relative times cannot drift between runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+clock: Callable[[], float] = time.time
+"""Seconds since the epoch: the app's idea of now. Tests replace it."""
+
+_UNITS = ((365 * 86400, "y"), (30 * 86400, "mo"), (7 * 86400, "w"), (86400, "d"), (3600, "h"))
+
+
+def relative(ms: int | None, now: float | None = None) -> str:
+    """How long ago an epoch-milliseconds time was, in a few characters (`5m ago`, `3d ago`).
+
+    Args:
+        ms: the time, epoch milliseconds; None or 0 means unknown.
+        now: seconds since the epoch; default `clock()`.
+    """
+    if not ms:
+        return "-"
+    delta = (clock() if now is None else now) - ms / 1000
+    if delta < 0:
+        return "in future"
+    if delta < 60:
+        return "just now"
+    for seconds, unit in _UNITS:
+        if delta >= seconds:
+            return f"{int(delta // seconds)}{unit} ago"
+    return f"{int(delta // 60)}m ago"
+
+
+def clock_time(ms: int | None) -> str:
+    """A local `HH:MM:SS`, or empty when unknown."""
+    if not ms:
+        return ""
+    return datetime.fromtimestamp(ms / 1000).strftime("%H:%M:%S")
+
+
+def date_time(ms: int | None) -> str:
+    """A local `YYYY-MM-DD HH:MM`, or `-` when unknown."""
+    if not ms:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+
+
+def size(n: int) -> str:
+    """A byte count as `812 B`, `4.2 KB`, `1.3 MB`."""
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def count(n: int) -> str:
+    """A count with thousands separators."""
+    return f"{n:,}"
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """The text squeezed onto one line (newlines and runs of spaces collapsed), cut at `limit`."""
+    flat = " ".join(text[: limit * 4].split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def home_short(path: str | None, home: str | None = None) -> str:
+    """A folder with the home directory shown as `~`."""
+    if not path:
+        return "-"
+    import os
+
+    base = home if home is not None else os.path.expanduser("~")
+    if base and base != "/" and (path == base or path.startswith(base + os.sep)):
+        return "~" + path[len(base) :]
+    return path

@@ -1,0 +1,118 @@
+"""The app's messages: facts that workers post back to the UI thread (past tense, plain data).
+
+Workers never touch widgets; they post one of these (`post_message` is thread-safe) and a
+handler on the UI thread applies it. A message carries the `generation` of the request that
+produced it, so a result for a filter or a window the user has since left is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+from textual.strip import Strip
+
+from store.records import FailureRow, MessageRow, SessionRow
+
+if TYPE_CHECKING:  # the ingest driver is imported by the backfill only, not at start-up
+    from store.ingest import IngestReport
+
+
+@dataclass
+class BackfillProgressed(Message):
+    """One more log file was read by the background backfill."""
+
+    done: int
+    total: int
+    messages_added: int
+    """Messages added so far in this run."""
+
+    def can_replace(self, message: Message) -> bool:
+        # Only the latest progress matters: queued ones collapse instead of piling up.
+        return isinstance(message, BackfillProgressed)
+
+
+@dataclass
+class BackfillFinished(Message):
+    """The background backfill is over (report is None if it could not run at all)."""
+
+    report: IngestReport | None
+    error: str | None = None
+
+
+@dataclass
+class CommitFailed(Message):
+    """The commit funnel recorded a failure (posted from the writing thread)."""
+
+    row: FailureRow
+
+
+@dataclass
+class StoreChanged(Message):
+    """New rows were committed (backfill finished): lists should reload what they show."""
+
+
+@dataclass
+class SessionsLoaded(Message):
+    """A keyset page of sessions for the list."""
+
+    generation: int
+    rows: list[SessionRow]
+    reset: bool
+    """True for the first page of a (new) filter: the list is replaced."""
+    has_more: bool
+    total: int | None = None
+    """How many sessions the filter shows (first page only)."""
+    agents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ChildrenLoaded(Message):
+    """The sub-agent threads of a session, to unfold under it."""
+
+    parent_id: int
+    rows: list[SessionRow]
+
+
+@dataclass
+class FailuresLoaded(Message):
+    """A keyset page of recorded failures, newest first."""
+
+    generation: int
+    rows: list[FailureRow]
+    reset: bool
+    has_more: bool
+    total: int | None = None
+
+
+@dataclass
+class WindowLoaded(Message):
+    """Messages for the transcript, already rendered to lines off the UI thread.
+
+    `placement` says where they go: `replace` the window, or extend it `before`/`after`.
+    """
+
+    generation: int
+    placement: str
+    rows: list[MessageRow]
+    blocks: list[list[Strip]]
+    keys: list[tuple[object, ...]]
+    """The render key of each block (see `message_render.block_key`)."""
+    has_before: bool
+    has_after: bool
+    focus_seq: int | None = None
+    """Put the cursor on this message (jumps, finds)."""
+    at_end: bool = False
+    """Put the cursor on the last message and scroll to the end."""
+    term: str | None = None
+    """A find term to highlight in the focused message."""
+
+
+@dataclass
+class BoundsLoaded(Message):
+    """A session's (first seq, last seq, visible count), for the position gauge."""
+
+    first: int
+    last: int
+    count: int

@@ -10,6 +10,8 @@ line.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from store import funnel, logs
 from store.db import reading
 from store.records import FailureRow
 from tui.errors import QuietCrashes, report_worker_failure
-from tui.messages import BackfillFinished, BackfillProgressed, CommitFailed
+from tui.messages import BackfillFinished, BackfillProgressed, CommitFailed, LiveIngested
 from tui.screens.base import ConvoScreen
 from tui.screens.help import binding_commands
 from tui.screens.sessions import SessionsScreen
@@ -63,6 +65,9 @@ class ConvoApp(QuietCrashes, App[None]):
         self.notice = notice
         self.export_dir = export_dir
         self._unsubscribe: Callable[[], None] = lambda: None
+        self._follow_stop = threading.Event()
+        self.live_sessions: dict[int, float] = {}
+        """Session id -> when the live follower last stored lines of it (monotonic)."""
         theme = os.environ.get("CONVO_THEME")
         if theme and theme in self.available_themes:
             self.theme = theme
@@ -80,6 +85,54 @@ class ConvoApp(QuietCrashes, App[None]):
 
     def on_unmount(self) -> None:
         self._unsubscribe()
+        self._follow_stop.set()
+
+    # -- live following -------------------------------------------------------------------------
+
+    LIVE_SECONDS = 120.0
+    """A session written to by the follower this recently shows as live in the list."""
+
+    def is_live(self, session_id: int) -> bool:
+        seen = self.live_sessions.get(session_id)
+        return seen is not None and time.monotonic() - seen < self.LIVE_SECONDS
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="follow",
+        exit_on_error=False,
+        description="Following agent logs",
+    )
+    def _follow(self, roots: list[Path]) -> None:
+        # watchfiles blocks on the OS's change notifications (no polling loop): an idle app
+        # wakes once a second to check the stop event, nothing more.
+        from store.follow import ingest_on_change, watch_roots
+        from store.ingest import IngestReport
+
+        def stored(report: IngestReport) -> None:
+            self.post_message(LiveIngested(report))
+
+        worker = get_current_worker()
+
+        class Stop:
+            """Set when the app stops following or Textual cancels the worker (on exit)."""
+
+            @staticmethod
+            def is_set() -> bool:
+                return worker.is_cancelled or self._follow_stop.is_set()
+
+        watch_roots(roots, Stop(), ingest_on_change(stored))
+
+    @on(LiveIngested)
+    def _live_ingested(self, event: LiveIngested) -> None:
+        report = event.report
+        now = time.monotonic()
+        for session_id in report.sessions:
+            self.live_sessions[session_id] = now
+        if report.messages_added or report.messages_updated or report.files_gone:
+            for screen in self.screen_stack:
+                if isinstance(screen, ConvoScreen):
+                    screen.store_changed()
 
     # -- the backfill ---------------------------------------------------------------------------
 
@@ -126,6 +179,8 @@ class ConvoApp(QuietCrashes, App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, ConvoScreen):
                 screen.store_changed()
+        if self.backfill_roots and not self._follow_stop.is_set():
+            self._follow(list(self.backfill_roots))
 
     def _heard_failure(self, row: FailureRow) -> None:
         # Called on the writing thread by the funnel; post_message is thread-safe.

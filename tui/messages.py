@@ -49,6 +49,13 @@ class CommitFailed(Message):
 
 
 @dataclass
+class LiveIngested(Message):
+    """The live follower stored new lines of log files that changed while the app runs."""
+
+    report: IngestReport
+
+
+@dataclass
 class StoreChanged(Message):
     """New rows were committed (backfill finished): lists should reload what they show."""
 

@@ -21,7 +21,11 @@ async def settle(pilot: Pilot[None]) -> None:
     """Wait until every worker is done and the screen has caught up (twice: results start
     follow-up work, such as a page rendered at a new width)."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        # The live follower runs for the app's whole life: everything else must finish.
+        # (An empty list would mean "all workers" to wait_for_complete.)
+        others = [w for w in pilot.app.workers if w.group != "follow"]
+        if others:
+            await pilot.app.workers.wait_for_complete(others)
         await pilot.pause()
 
 

@@ -177,7 +177,8 @@ class SessionsScreen(ConvoScreen):
             return
         self.rows[key] = row
         marker = " └" if order[1] else (f"▸{row.child_count}" if row.child_count else "")
-        cells = _cells(row, child=bool(order[1]))
+        is_live = getattr(self.app, "is_live", None)
+        cells = _cells(row, child=bool(order[1]), live=bool(is_live and is_live(row.id)))
         table.add_row(Fold(order, marker, row.agent), *cells, key=key)
 
     @on(DataTable.RowHighlighted, "#sessions-table")
@@ -337,7 +338,7 @@ class SessionsScreen(ConvoScreen):
         fit_column(self.query_one(DataTable), "title")
 
 
-def _cells(row: SessionRow, *, child: bool) -> tuple[Text, ...]:
+def _cells(row: SessionRow, *, child: bool, live: bool = False) -> tuple[Text, ...]:
     title = formatting.one_line(row.title or row.native_id, 300)
     title_text = Text(("  " if child else "") + title)
     if row.gone_since:
@@ -345,7 +346,9 @@ def _cells(row: SessionRow, *, child: bool) -> tuple[Text, ...]:
     return (
         title_text,
         Text(formatting.home_short(row.project), overflow="ellipsis"),
-        Text(f"{formatting.relative(row.updated_at):>9}"),
+        Text(f"{'● live':>9}", style="bold green")
+        if live
+        else Text(f"{formatting.relative(row.updated_at):>9}"),
         Text(f"{formatting.count(row.message_count):>7}"),
         Text(row.git_branch or "", style="dim"),
     )

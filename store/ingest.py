@@ -282,8 +282,14 @@ class Ingester:
                 )
             ]
             stale = [i for i in ids if i not in writer.touched_ids]
+            sessions = set()
             for i in stale:
-                conn.execute("UPDATE message SET stale = 1 WHERE id = ?", (i,))
+                row = conn.execute(
+                    "UPDATE message SET stale = 1 WHERE id = ? RETURNING session_id", (i,)
+                ).fetchone()
+                sessions.add(row[0])
+            for session_id in sessions:  # stale rows are not shown, so not counted
+                append.recount(session_id)
             return len(stale)
 
         funnel.write(work, funnel.Context("mark-stale", source_path=source.path))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 from store import pages
@@ -13,7 +12,9 @@ from tui.app import ConvoApp
 from tui.screens.sessions import SessionsScreen
 from tui.screens.transcript import TranscriptScreen
 
-SAMPLE = FIXTURES / "claude-code/daaain__claude-code-log/test/test_data/representative_messages.jsonl"
+SAMPLE = FIXTURES / (
+    "claude-code/daaain__claude-code-log/test/test_data/representative_messages.jsonl"
+)
 
 
 async def _until(pilot, condition, seconds: float = 8.0) -> bool:  # type: ignore[no-untyped-def]

@@ -41,6 +41,7 @@ class ConvoApp(QuietCrashes, App[None]):
     TITLE = "convo"
     BINDINGS = [
         Binding("f", "show_failures", "Failures", tooltip="Commit failures and rejected lines"),
+        Binding("R", "show_repair", "Repair", tooltip="Check the store and repair what is damaged"),
         Binding("question_mark", "show_help", "Help", tooltip="The keys of this screen"),
     ]
 
@@ -214,6 +215,12 @@ class ConvoApp(QuietCrashes, App[None]):
         if not isinstance(self.screen, FailuresScreen):
             self.push_screen(FailuresScreen())
 
+    def action_show_repair(self) -> None:
+        from tui.screens.repair import RepairScreen
+
+        if not isinstance(self.screen, RepairScreen):
+            self.push_screen(RepairScreen())
+
     def action_show_help(self) -> None:
         from tui.screens.help import HelpScreen
 
@@ -230,6 +237,9 @@ class ConvoApp(QuietCrashes, App[None]):
         yield SystemCommand(
             "Failures", "Commit failures and rejected lines", self.action_show_failures
         )
+        yield SystemCommand(
+            "Repair", "Check the store and repair what is damaged", self.action_show_repair
+        )
         yield SystemCommand("Help", "List the keys of this screen", self.action_show_help)
         yield from binding_commands(self, screen)
 
@@ -245,10 +255,12 @@ def run_app(
         notice: a notification to show on start.
     """
     from store import views
-    from store.ingest import default_roots
+    from store.ingest import default_roots, discover
 
     roots = default_roots()
-    if demo_if_empty and not roots and views.is_empty():
+    # A fresh machine may have an agent's folder with nothing in it yet: look for log files,
+    # and only when the store is empty (the walk is skipped on every later start).
+    if demo_if_empty and views.is_empty() and next(iter(discover(roots)), None) is None:
         from tui import demo
 
         demo.open_demo_store()

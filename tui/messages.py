@@ -16,7 +16,12 @@ from textual.strip import Strip
 from store.records import FailureRow, MessageRow, SessionRow
 
 if TYPE_CHECKING:  # the ingest driver is imported by the backfill only, not at start-up
+    from pathlib import Path
+
+    from store.checks import CheckReport
     from store.ingest import IngestReport
+    from store.plans import Plan
+    from store.runner import JobStatus
 
 
 @dataclass
@@ -123,3 +128,30 @@ class BoundsLoaded(Message):
     first: int
     last: int
     count: int
+
+
+@dataclass
+class RepairChecked(Message):
+    """The repair screen's checks are done: the report and the plan that would fix it."""
+
+    report: CheckReport
+    plan: Plan
+
+
+@dataclass
+class RepairProgressed(Message):
+    """One more batch of a repair job was written."""
+
+    status: JobStatus
+
+    def can_replace(self, message: Message) -> bool:
+        # Only the latest progress matters: queued ones collapse instead of piling up.
+        return isinstance(message, RepairProgressed)
+
+
+@dataclass
+class RepairFinished(Message):
+    """The repair jobs are over (done, failed or cancelled); the checks run again next."""
+
+    results: list[JobStatus]
+    backup: Path | None

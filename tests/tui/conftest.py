@@ -53,6 +53,12 @@ def fixture_store(fixture_store_master: Path, tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
+def damaged_store(fixture_store: Path) -> Path:
+    """A private copy of the fixture store, open, with one orphan part row (see damage_store)."""
+    return stores.damage_store(fixture_store)
+
+
+@pytest.fixture
 def long_store(long_store_master: Path, tmp_path: Path) -> Iterator[Path]:
     """A private copy of the 20,000-message store, open."""
     path = stores.copy_store(long_store_master, tmp_path / "store.db")

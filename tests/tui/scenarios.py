@@ -94,12 +94,19 @@ async def help_transcript(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def repair(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    await pilot.press("R")
+    await settle(pilot)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     """File name of the picture (`screenshots/<name>.svg`) and the test id."""
     store: str
-    """`fixture` or `long`: which seeded store the app opens."""
+    """`fixture`, `long` or `damaged` (the fixture store with an orphan part row): which seeded
+    store the app opens."""
     steps: Steps
 
 
@@ -113,4 +120,5 @@ SCENARIOS = (
     Scenario("failures", "fixture", failures),
     Scenario("failure-detail", "fixture", failure_detail),
     Scenario("help", "fixture", help_transcript),
+    Scenario("repair", "damaged", repair),
 )

@@ -56,11 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         logs.setup(folder / "convo.log")
+        fixture = stores.add_failures(
+            stores.build_fixture_store(folder / "fixture.db"), folder / "logs"
+        )
         built = {
-            "fixture": stores.add_failures(
-                stores.build_fixture_store(folder / "fixture.db"), folder / "logs"
-            ),
+            "fixture": fixture,
             "long": stores.build_long_store(folder / "long.db", folder / "long-logs"),
+            "damaged": stores.damage_store(stores.copy_store(fixture, folder / "damaged.db")),
         }
         for scenario in chosen:
             path = asyncio.run(shoot(scenario, built[scenario.store], args.out))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -179,4 +180,21 @@ def build_many_store(db_path: Path, logs: Path, count: int = 450) -> Path:
         (folder / f"{session}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     ingest(db_path, [logs / "projects"])
     store_db.close()
+    return db_path
+
+
+def damage_store(db_path: Path) -> Path:
+    """Damage the store at `db_path` as a crash or a foreign-key-less writer could: one part row
+    whose message does not exist (the checks report `orphan_part`)."""
+    conn = sqlite3.connect(db_path)
+    try:
+        conn.execute("PRAGMA foreign_keys=OFF")
+        missing = conn.execute("SELECT coalesce(max(id), 0) + 1000 FROM message").fetchone()[0]
+        conn.execute(
+            "INSERT INTO part (message_id, idx, type, text, is_error) VALUES (?, 0, 'text', ?, 0)",
+            (missing, "a part whose message is gone"),
+        )
+        conn.commit()
+    finally:
+        conn.close()
     return db_path

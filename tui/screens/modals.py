@@ -187,3 +187,26 @@ class ProjectModal(ModalScreen[str | None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self.app, event.worker)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """A yes/no question: `y` or Enter answers yes, `n` or Escape answers no."""
+
+    CSS_PATH = "modals.tcss"
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Yes", tooltip="Go ahead"),
+        Binding("n,escape", "answer(False)", "No", tooltip="Change nothing"),
+    ]
+
+    def __init__(self, title: str, question: str) -> None:
+        super().__init__(classes="dialog")
+        self.title_text, self.question = title, question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Static(self.question, classes="dialog-header", markup=False)
+            yield Label("y/enter yes · n/esc no", classes="dialog-hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

@@ -97,6 +97,23 @@ def decompress(blob: bytes | None) -> bytes:
     return zlib.decompress(blob)
 
 
+def _content(rec: MessageRecord) -> tuple[object, ...]:
+    """The message columns an append writes and a replace rewrites, in the statements' order."""
+    return (
+        rec.native_id,
+        rec.group_id,
+        rec.role,
+        rec.kind,
+        rec.line_type,
+        rec.timestamp,
+        rec.model,
+        rec.tokens_in,
+        rec.tokens_out,
+        rec.text,
+        rec.hidden,
+    )
+
+
 def append(
     session_id: int,
     rec: MessageRecord,
@@ -116,17 +133,7 @@ def append(
         (
             session_id,
             rec.stable_id,
-            rec.native_id,
-            rec.group_id,
-            rec.role,
-            rec.kind,
-            rec.line_type,
-            rec.timestamp,
-            rec.model,
-            rec.tokens_in,
-            rec.tokens_out,
-            rec.text,
-            rec.hidden,
+            *_content(rec),
             source_id,
             rec.line,
             compress(rec.raw) if blob is None else blob,
@@ -267,17 +274,7 @@ def replace(
     c.execute(
         REPLACE_SQL,
         (
-            rec.native_id,
-            rec.group_id,
-            rec.role,
-            rec.kind,
-            rec.line_type,
-            rec.timestamp,
-            rec.model,
-            rec.tokens_in,
-            rec.tokens_out,
-            rec.text,
-            rec.hidden,
+            *_content(rec),
             source_id,
             rec.line,
             blob,

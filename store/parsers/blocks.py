@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.records import KIND_META, MessageRecord, PartRecord
+from store.records import KIND_META, KIND_TOOL_RESULT, PART_TOOL_RESULT, MessageRecord, PartRecord
 
 BLOCK_SEP = "#"
 
@@ -43,6 +43,12 @@ class Origin:
     tokens_in: int | None = None
     tokens_out: int | None = None
     replace: bool = True
+
+
+def tool_result_block(result: str, name: str | None, call_id: str | None, failed: bool) -> Block:
+    """The row that carries a tool's result (both Gemini and opencode nest it in the call)."""
+    part = PartRecord(PART_TOOL_RESULT, result, tool_name=name, tool_id=call_id, is_error=failed)
+    return Block("tool", KIND_TOOL_RESULT, result, (part,))
 
 
 def block_id(native_id: str, index: int) -> str:

@@ -11,14 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from store.parsers import common
-from store.parsers.blocks import Block
+from store.parsers.blocks import Block, tool_result_block
 from store.records import (
     KIND_PROMPT,
     KIND_SYSTEM,
     KIND_TEXT,
     KIND_THINKING,
     KIND_TOOL_CALL,
-    KIND_TOOL_RESULT,
     PART_IMAGE,
     PART_OTHER,
     PART_TEXT,
@@ -85,18 +84,7 @@ def _tool_blocks(call: dict[str, Any]) -> list[Block]:
     if not result:
         result = f"[{status}]"
     failed = status in _FAILED
-    out.append(
-        Block(
-            "tool",
-            KIND_TOOL_RESULT,
-            result,
-            (
-                PartRecord(
-                    PART_TOOL_RESULT, result, tool_name=name, tool_id=call_id, is_error=failed
-                ),
-            ),
-        )
-    )
+    out.append(tool_result_block(result, name, call_id, failed))
     return out
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from store.parsers import common
-from store.parsers.blocks import Block, Origin, records
+from store.parsers.blocks import Block, Origin, records, tool_result_block
 from store.records import (
     KIND_META,
     KIND_PROMPT,
@@ -28,13 +28,11 @@ from store.records import (
     KIND_TEXT,
     KIND_THINKING,
     KIND_TOOL_CALL,
-    KIND_TOOL_RESULT,
     PART_IMAGE,
     PART_OTHER,
     PART_TEXT,
     PART_THINKING,
     PART_TOOL_CALL,
-    PART_TOOL_RESULT,
     MessageRecord,
     PartRecord,
     Record,
@@ -206,18 +204,7 @@ def _tool_blocks(part: dict[str, Any]) -> list[Block]:
         result, failed = common.as_text(state.get("error")) or "[error]", True
     else:
         return out  # pending / running: no result yet
-    out.append(
-        Block(
-            "tool",
-            KIND_TOOL_RESULT,
-            result,
-            (
-                PartRecord(
-                    PART_TOOL_RESULT, result, tool_name=name, tool_id=call_id, is_error=failed
-                ),
-            ),
-        )
-    )
+    out.append(tool_result_block(result, name, call_id, failed))
     return out
 
 

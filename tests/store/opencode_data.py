@@ -11,6 +11,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from store.db import reading
+from store.ingest import Ingester, IngestReport
+
 SCHEMA = """
 CREATE TABLE session (
   id TEXT PRIMARY KEY, project_id TEXT NOT NULL, parent_id TEXT, slug TEXT NOT NULL,
@@ -141,3 +144,9 @@ def write_tree(
             pfolder.mkdir(parents=True, exist_ok=True)
             pbody = {"id": pid, "sessionID": sid, "messageID": mid, **part}
             (pfolder / f"{pid}.json").write_text(json.dumps(pbody, indent=2))
+
+
+def ingest(*paths: Path) -> IngestReport:
+    """Ingest `paths` into the open store, on one connection."""
+    with reading():
+        return Ingester().run(list(paths))

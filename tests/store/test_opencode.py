@@ -11,7 +11,7 @@ import pytest
 
 from store import locate, pages
 from store.db import connection, reading
-from store.ingest import Ingester, IngestReport, default_roots, discover
+from store.ingest import default_roots, discover
 from store.parsers import opencode
 from store.records import (
     KIND_PROMPT,
@@ -22,12 +22,14 @@ from store.records import (
     MessageRecord,
     SessionInfo,
 )
+from tests.conftest import FIXTURES as ALL_FIXTURES
 from tests.store.opencode_data import (
     T0,
     add_message,
     add_part,
     add_session,
     assistant,
+    ingest,
     make_db,
     text,
     tool,
@@ -35,14 +37,9 @@ from tests.store.opencode_data import (
     write_tree,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "opencode"
+FIXTURES = ALL_FIXTURES / "opencode"
 GIT_AI_TREE = FIXTURES / "git-ai-project__git-ai/tests/fixtures/opencode-storage"
 CCL_TREE = FIXTURES / "iansherr__claude-code-log/test/fixtures/opencode"
-
-
-def ingest(*paths: Path) -> IngestReport:
-    with reading():
-        return Ingester().run(list(paths))
 
 
 def visible(native_id: str) -> list[tuple[str, str, str]]:

@@ -17,29 +17,25 @@ import pytest
 
 from store import opencode_db, pages
 from store.db import reading
-from store.ingest import Ingester, IngestReport
 from store.models import Source
 from store.records import KIND_PROMPT, KIND_TEXT, KIND_TOOL_CALL, KIND_TOOL_RESULT
+from tests.conftest import FIXTURES as ALL_FIXTURES
 from tests.store.opencode_data import (
     T0,
     add_message,
     add_part,
     add_session,
     assistant,
+    ingest,
     make_db,
     text,
     tool,
     user,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "opencode"
+FIXTURES = ALL_FIXTURES / "opencode"
 SAMPLE = FIXTURES / "git-ai-project__git-ai/tests/fixtures/opencode-sqlite/opencode.db"
 EMPTY = FIXTURES / "git-ai-project__git-ai/tests/fixtures/opencode-sqlite-empty/opencode.db"
-
-
-def ingest(*paths: Path) -> IngestReport:
-    with reading():
-        return Ingester().run(list(paths))
 
 
 def kinds(native_id: str) -> list[str]:

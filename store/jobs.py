@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from store import funnel
 from store.db import db
@@ -72,11 +72,25 @@ def _pid_alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def troubled() -> tuple[list[JobFact], list[JobFact]]:
-    """(jobs left pending or running by a process that died, failed jobs)."""
-    dead, failed = [], []
+class Troubled(NamedTuple):
+    """Jobs the check reports, oldest first."""
+
+    dead: list[JobFact]
+    """Left pending or running by a process that died."""
+    failed: list[JobFact]
+    paused: list[JobFact]
+    """Stopped by the user before they finished (`cancelled`, no `finished_at`): resumable.
+    A dismissed job is `cancelled` too, but finished: it is done with and not listed."""
+
+
+def troubled() -> Troubled:
+    """The dead, failed and paused jobs (see `Troubled`)."""
+    out = Troubled([], [], [])
+    paused = (Job.status == "cancelled") & Job.finished_at.is_null()
     with db.connection_context():
-        rows = list(Job.select().where(Job.status.in_([*ACTIVE, "failed"])).order_by(Job.id))
+        rows = list(
+            Job.select().where(Job.status.in_([*ACTIVE, "failed"]) | paused).order_by(Job.id)
+        )
     for job in rows:
         fact = JobFact(
             job.id,
@@ -89,10 +103,13 @@ def troubled() -> tuple[list[JobFact], list[JobFact]]:
             known(job.name),
         )
         if job.status == "failed":
-            failed.append(fact)
+            out.failed.append(fact)
+        elif job.status == "cancelled":
+            if not here(job.id):  # not being resumed by this process right now
+                out.paused.append(fact)
         elif not alive(job):
-            dead.append(fact)
-    return dead, failed
+            out.dead.append(fact)
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -226,7 +243,7 @@ def apply(
     for s in plan.steps:
         if s.action == "dismiss":
             for jid in s.params["jobs"]:
-                dismiss(jid, "interrupted or failed, and no runner knows this job")
+                dismiss(jid, "interrupted, stopped or failed, and no runner knows this job")
         elif s.action in ("resume", "retry"):
             queue += list(s.params["jobs"])
         else:

@@ -1,10 +1,12 @@
 """Repair planning, pure: findings in, an ordered plan out. Applying it is `store.jobs.apply`.
 
 Every step names what it changes: rows deleted by primary id, rows renumbered from which seq to
-which, files re-read, indexes rebuilt. The order matters and is fixed here:
+which, files re-read, indexes rebuilt. This module holds the order and the job, row, log, renumber
+and tail steps; the index steps are in `store.plan_indexes`. The order matters and is fixed here:
 1. indexes whose entries disagree with their table are rebuilt first (every later step reads
    through them; SQLite reports a missing index entry as a malformed file on DELETE/UPDATE);
-2. interrupted jobs are resumed (failed ones are retried last, after what made them fail);
+2. interrupted and paused jobs are resumed (failed ones are retried last, after what made them
+   fail);
 3. duplicate copies, orphan parts and dangling references are removed (by primary key);
 4. unique indexes that do not involve `seq` are recreated (ingest's upsert needs them);
 5. files are re-read or ingested (appends need the indexes of step 4);
@@ -16,35 +18,22 @@ A store whose pages are damaged gets one step: rebuild from the logs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from store.findings import Findings, IndexSpec, SeqRow
+from store.findings import Findings, SeqRow
+from store.plan_indexes import create_steps, index_steps
 from store.plans import Deletion as Deletion
 from store.plans import Keeper as Keeper
 from store.plans import Plan as Plan
 from store.plans import SeqChange as SeqChange
 from store.plans import Step as Step
 from store.plans import choose_keeper as choose_keeper
+from store.plans import many
 from store.plans import renumber as renumber
 from store.plans import standin as standin
 
 ALL_SESSIONS_SHARE = 0.5
 """Renumber every session (a cheap no-op for healthy ones) when more than this share is affected:
 a list of ids would then cost more than it saves."""
-
-
-def _late(spec: IndexSpec) -> bool:
-    """Indexes on `seq` can only be made unique after renumbering."""
-    return "seq" in spec.columns
-
-
-def _spec_json(spec: IndexSpec) -> dict[str, Any]:
-    return {
-        "name": spec.name,
-        "table": spec.table,
-        "columns": list(spec.columns),
-        "unique": spec.unique,
-    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -80,94 +69,41 @@ def plan(f: Findings) -> Plan:
             )
         )
     steps: list[Step] = []
-    steps += _index_steps(f)
+    steps += index_steps(f)
     steps += _job_steps(f)
     steps += _row_steps(f)
-    steps += _create_steps(f, late=False)
+    steps += create_steps(f, late=False)
     steps += _log_steps(f)
     steps += _renumber_steps(f, steps)
-    steps += _create_steps(f, late=True)
+    steps += create_steps(f, late=True)
     steps += _tail_steps(f, steps)
     return Plan(tuple(steps))
 
 
-def _blocked(spec: IndexSpec, f: Findings) -> bool:
-    """A unique index cannot be rebuilt while its table holds rows with equal keys."""
-    if not spec.unique:
-        return False
-    if spec.columns == ("session_id", "stable_id"):
-        return bool(f.duplicates)
-    if _late(spec):
-        return any(i.repeated for i in f.seq_issues) or bool(f.duplicates)
-    return False
-
-
-def _index_steps(f: Findings) -> list[Step]:
-    mismatched = {m.expected.name: m for m in f.index_mismatches}
-    steps = []
-    for name in f.drifted_indexes:
-        m = mismatched.get(name)
-        spec = m.actual if m and m.actual else _declared(f, name) or f.indexes.get(name)
-        if m is not None or (spec is not None and _blocked(spec, f)):
-            keep = spec if spec is not None else IndexSpec(name, "message", (), False)
-            steps.append(
-                Step(
-                    "drop_index",
-                    ("index_drift",),
-                    f"drop index {name} (its entries disagree with the table and "
-                    "it is recreated below) and keep reads fast with a stand-in",
-                    {"index": name, "standin": _spec_json(standin(keep))},
-                    indexes=(name,),
-                )
-            )
-        else:
-            steps.append(
-                Step(
-                    "reindex", ("index_drift",), f"REINDEX {name}", {"index": name}, indexes=(name,)
-                )
-            )
-    for m in f.index_mismatches:
-        if m.actual is None and _late(m.expected):
-            steps.append(
-                Step(
-                    "create_index",
-                    ("index_schema",),
-                    f"create a non-unique stand-in for the missing {m.expected.name}",
-                    {"spec": _spec_json(standin(m.expected)), "drop": []},
-                    indexes=(standin(m.expected).name,),
-                )
-            )
-    return steps
-
-
-def _declared(f: Findings, name: str) -> IndexSpec | None:
-    return next((s for s in f.declared if s.name == name), None)
-
-
 def _job_steps(f: Findings) -> list[Step]:
+    """Jobs that stopped before they finished (their process died, or the user stopped them) are
+    resumed together, oldest first (the order of the plan that made them); those no runner knows
+    are dismissed, and so are failed ones (known failed jobs are retried last, in `_tail_steps`)."""
     steps = []
-    if f.dead_jobs:
-        ids = [j.id for j in f.dead_jobs if j.known]
-        gone = [j.id for j in f.dead_jobs if not j.known]
-        if ids:
-            steps.append(
-                Step(
-                    "resume",
-                    ("dead_job",),
-                    f"resume interrupted jobs {', '.join(f'#{i}' for i in ids)} "
-                    "from where they stopped",
-                    {"jobs": ids},
-                )
-            )
-        if gone:
-            steps.append(
-                Step(
-                    "dismiss",
-                    ("dead_job",),
-                    "mark interrupted jobs no runner knows as cancelled",
-                    {"jobs": gone},
-                )
-            )
+    stopped = sorted((*f.dead_jobs, *f.paused_jobs), key=lambda j: j.id)
+    for action, jobs in (
+        ("resume", [j for j in stopped if j.known]),
+        ("dismiss", [j for j in stopped if not j.known]),
+    ):
+        if not jobs:
+            continue
+        dead = any(j in f.dead_jobs for j in jobs)
+        paused = any(j in f.paused_jobs for j in jobs)
+        kinds = tuple(k for k, on in (("dead_job", dead), ("paused_job", paused)) if on)
+        what = " or ".join(w for w, on in (("interrupted", dead), ("stopped", paused)) if on)
+        ids = [j.id for j in jobs]
+        names = ", ".join(f"#{i}" for i in ids)
+        summary = (
+            f"resume {what} jobs {names} from where they stopped"
+            if action == "resume"
+            else f"mark {what} jobs {names} that no runner knows as cancelled"
+        )
+        steps.append(Step(action, kinds, summary, {"jobs": ids}))
     unknown = [j.id for j in f.failed_jobs if not j.known]
     if unknown:
         steps.append(
@@ -187,12 +123,13 @@ def _row_steps(f: Findings) -> list[Step]:
         keepers = sorted(
             ((choose_keeper(g), g.session_id) for g in f.duplicates), key=lambda pair: pair[0].place
         )
+        extra = sum(len(k.delete) for k, _ in keepers)
         steps.append(
             Step(
                 "dedupe",
                 ("duplicate",),
-                f"keep one copy of {len(keepers)} duplicated messages, delete "
-                f"{sum(len(k.delete) for k, _ in keepers)} extra copies by id",
+                f"keep one copy of {many(len(keepers), 'duplicated message')}, delete "
+                f"{many(extra, 'extra copy', 'extra copies')} by id",
                 {"groups": [[k.place, k.keep, list(k.delete)] for k, _ in keepers]},
                 sessions=tuple(sorted({s for _, s in keepers})),
                 deletes=tuple(
@@ -205,7 +142,7 @@ def _row_steps(f: Findings) -> list[Step]:
             Step(
                 "delete_parts",
                 ("orphan_part",),
-                f"delete {len(f.orphan_parts)} parts whose message is gone",
+                f"delete {many(len(f.orphan_parts), 'part')} whose message is gone",
                 {"ids": list(f.orphan_parts)},
                 deletes=tuple(Deletion("part", i, "its message is gone") for i in f.orphan_parts),
             )
@@ -215,52 +152,11 @@ def _row_steps(f: Findings) -> list[Step]:
             Step(
                 "clear_refs",
                 ("dangling_ref",),
-                f"clear {len(f.dangling)} references to rows that do not exist",
+                f"clear {many(len(f.dangling), 'reference')} to rows that do not exist",
                 {"refs": [[d.table, d.row_id, d.column] for d in f.dangling]},
             )
         )
     return steps
-
-
-def _create_steps(f: Findings, *, late: bool) -> list[Step]:
-    steps = []
-    drifted = set(f.drifted_indexes)
-    for m in f.index_mismatches:
-        if _late(m.expected) != late:
-            continue
-        drop = [m.expected.name, standin(m.expected).name]
-        if m.actual is not None and m.actual.name != m.expected.name:
-            drop.append(m.actual.name)
-        steps.append(
-            Step(
-                "create_index",
-                ("index_schema",),
-                f"recreate {m.expected.name} as declared: {m.expected.create_sql()}",
-                {"spec": _spec_json(m.expected), "drop": drop},
-                indexes=(m.expected.name,),
-            )
-        )
-    for spec in _blocked_drifted(f, drifted, late):
-        steps.append(
-            Step(
-                "create_index",
-                ("index_drift",),
-                f"recreate {spec.name}",
-                {"spec": _spec_json(spec), "drop": [spec.name, standin(spec).name]},
-                indexes=(spec.name,),
-            )
-        )
-    return steps
-
-
-def _blocked_drifted(f: Findings, drifted: set[str], late: bool) -> list[IndexSpec]:
-    mismatched = {m.expected.name for m in f.index_mismatches}
-    out = []
-    for name in sorted(drifted - mismatched):
-        spec = _declared(f, name)
-        if spec is not None and _blocked(spec, f) and _late(spec) == late:
-            out.append(spec)
-    return out
 
 
 def _log_steps(f: Findings) -> list[Step]:
@@ -276,8 +172,9 @@ def _log_steps(f: Findings) -> list[Step]:
             Step(
                 "reread",
                 tuple(k for k, on in (("log_short", short), ("orphan_message", with_log)) if on),
-                f"re-read {len(sources)} log files from the start (their rows are cleared by id "
-                "and come back from the log; rows the log no longer has are kept, marked stale)",
+                f"re-read {many(len(sources), 'log file')} from the start (their rows are "
+                "cleared by id and come back from the log; rows the log no longer has are "
+                "kept, marked stale)",
                 {"sources": sources, "orphans": [o.id for o in with_log]},
                 sessions=tuple(
                     sorted(
@@ -294,8 +191,8 @@ def _log_steps(f: Findings) -> list[Step]:
             Step(
                 "adopt",
                 ("orphan_message",),
-                f"keep {len(lost)} messages whose session and log are gone under "
-                f"{len(sessions)} recovered sessions",
+                f"keep {many(len(lost), 'message')} whose session and log are gone under "
+                f"{many(len(sessions), 'recovered session')}",
                 {
                     "sessions": [
                         [o.session_id, o.source_id]
@@ -311,7 +208,7 @@ def _log_steps(f: Findings) -> list[Step]:
             Step(
                 "ingest",
                 ("log_new", "log_changed"),
-                f"ingest {len(changed)} new or changed log files",
+                f"ingest {many(len(changed), 'new or changed log file')}",
                 {"paths": changed},
                 files=tuple(changed),
             )
@@ -341,8 +238,8 @@ def _renumber_steps(f: Findings, before: Sequence[Step]) -> list[Step]:
         )
         if n
     )
-    scope = "every session" if every else f"{len(sessions)} sessions"
-    extra = f" and those of {len(sources)} re-read files" if sources else ""
+    scope = "every session" if every else many(len(sessions), "session")
+    extra = f" and those of {many(len(sources), 're-read file')}" if sources else ""
     return [
         Step(
             "renumber",
@@ -409,7 +306,7 @@ def _tail_steps(f: Findings, before: Sequence[Step]) -> list[Step]:
             Step(
                 "mark_gone",
                 ("log_gone",),
-                f"mark {len(gone)} log files gone (their sessions are kept)",
+                f"mark {many(len(gone), 'log file')} gone (their sessions are kept)",
                 {"sources": [d.source_id for d in gone]},
                 sessions=tuple(sorted({s for d in gone for s in d.sessions})),
                 files=tuple(d.path for d in gone),

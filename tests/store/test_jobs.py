@@ -196,11 +196,11 @@ def test_a_job_running_elsewhere_is_not_run_twice(tmp_path: Path) -> None:
         ).execute()
         with pytest.raises(StoreError, match="running in process"):
             jobs.run(job_id)
-        assert jobs.troubled() == ([], [])
+        assert jobs.troubled() == ([], [], [])
     finally:
         other.kill()
         other.wait()
-    dead, _failed = jobs.troubled()
+    dead = jobs.troubled().dead
     assert [j.id for j in dead] == [job_id]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from store import repair
+from store import plan_indexes, plans, repair
 from store.findings import (
     Copy,
     CountDrift,
@@ -21,8 +21,8 @@ from store.findings import (
     OrphanMessage,
     SeqIssue,
     SeqRow,
-    summarize,
 )
+from store.problems import summarize
 
 SEQ = IndexSpec("message_session_id_seq", "message", ("session_id", "seq"), True)
 STABLE = IndexSpec("message_session_id_stable_id", "message", ("session_id", "stable_id"), True)
@@ -220,13 +220,15 @@ def test_plan_json_lists_what_changes() -> None:
 
 
 def test_planning_needs_no_database() -> None:
-    tree = ast.parse(Path(repair.__file__).read_text())
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert imported <= {
-        "__future__",
-        "collections.abc",
-        "dataclasses",
-        "typing",
-        "store.findings",
-        "store.plans",
-    }, imported
+    for module in (repair, plan_indexes, plans):
+        tree = ast.parse(Path(module.__file__ or "").read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert imported <= {
+            "__future__",
+            "collections.abc",
+            "dataclasses",
+            "typing",
+            "store.findings",
+            "store.plans",
+            "store.plan_indexes",
+        }, (module.__name__, imported)

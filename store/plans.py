@@ -85,6 +85,21 @@ class Plan:
     def rebuild(self) -> bool:
         return any(s.action == "rebuild" for s in self.steps)
 
+    def through(self, kind: str) -> Plan:
+        """The steps that fix `kind`, with every step the plan runs before them, and the
+        housekeeping steps (no kind of their own, such as the recount) it runs after them.
+
+        The planner orders steps so that each one's preconditions come first (duplicates go
+        before the unique index is rebuilt, rows are deleted before sessions are renumbered),
+        so a prefix of the plan is always safe to apply on its own; an arbitrary subset is not.
+        Empty when no step fixes `kind` (a note).
+        """
+        last = max((i for i, s in enumerate(self.steps) if kind in s.kinds), default=-1)
+        if last < 0:
+            return Plan()
+        tidy = tuple(s for s in self.steps[last + 1 :] if not s.kinds)
+        return Plan(self.steps[: last + 1] + tidy)
+
     def to_json(self) -> dict[str, Any]:
         return {"steps": [s.to_json() for s in self.steps]}
 
@@ -134,3 +149,8 @@ def renumber(rows: Iterable[SeqRow]) -> list[SeqChange]:
 def standin(spec: IndexSpec) -> IndexSpec:
     """A non-unique twin that keeps reads and appends fast while the real index cannot exist."""
     return IndexSpec(spec.name + STANDIN_SUFFIX, spec.table, spec.columns, False)
+
+
+def many(n: int, noun: str, nouns: str | None = None) -> str:
+    """`1 part`, `3 parts`, `2 extra copies`: a count with its noun, for plan and problem texts."""
+    return f"{n:,} {noun if n == 1 else (nouns or noun + 's')}"

@@ -1,7 +1,9 @@
 """The Textual app: screens, app-wide keys, the background backfill, and commit-failure toasts.
 
 The app opens at once on what the store has. The drift check and incremental backfill of new
-log lines run in a thread worker (the `Ingester`) with a banner on every screen; each commit
+log lines run in a thread worker (the `Ingester`) with a banner on every screen. A repair the
+user starts on the repair screen runs here too, on the app, so it goes on when the user leaves
+that screen, with its progress in the same banner until it ends; each commit
 failure the funnel records becomes a notification and a failures-screen row, and the backfill
 goes on. No traceback reaches the terminal: failures go to the log file and to the user as one
 line.
@@ -10,10 +12,12 @@ line.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -25,11 +29,23 @@ from textual.worker import Worker, get_current_worker
 from store import funnel, logs
 from store.db import reading
 from store.records import FailureRow
+from tui import formatting
 from tui.errors import QuietCrashes, report_worker_failure
-from tui.messages import BackfillFinished, BackfillProgressed, CommitFailed, LiveIngested
+from tui.messages import (
+    BackfillFinished,
+    BackfillProgressed,
+    CommitFailed,
+    LiveIngested,
+    RepairFinished,
+    RepairProgressed,
+)
 from tui.screens.base import ConvoScreen
 from tui.screens.help import binding_commands
 from tui.screens.sessions import SessionsScreen
+
+if TYPE_CHECKING:
+    from store.job_types import JobStatus
+    from store.plans import Plan
 
 log = logs.get("tui")
 
@@ -47,6 +63,8 @@ class ConvoApp(QuietCrashes, App[None]):
 
     backfill_status: reactive[str] = reactive("")
     """The banner's text while the backfill runs; empty when it is not running."""
+    repair_status: reactive[str] = reactive("")
+    """The banner's text while a repair job runs; empty when none does."""
 
     def __init__(
         self,
@@ -69,6 +87,18 @@ class ConvoApp(QuietCrashes, App[None]):
         self._follow_stop = threading.Event()
         self.live_sessions: dict[int, float] = {}
         """Session id -> when the live follower last stored lines of it (monotonic)."""
+        self.repairing = False
+        """A repair (backup, then jobs) is running in the `repair` worker."""
+        self.repair_job: JobStatus | None = None
+        """The running repair job's latest progress (None before its first batch)."""
+        self.repair_pacing: dict[str, Any] = {}
+        """Keyword arguments for `jobs.apply` (batch_rows, pause_s, batch_s); empty for the
+        measured defaults of store.runner."""
+        self.repair_interrupted = False
+        """The app closed while a repair ran: it was stopped after its batch (resumable)."""
+        self._repair_stop = threading.Event()
+        self._repair_idle = threading.Event()
+        self._repair_idle.set()
         theme = os.environ.get("CONVO_THEME")
         if theme and theme in self.available_themes:
             self.theme = theme
@@ -87,6 +117,12 @@ class ConvoApp(QuietCrashes, App[None]):
     def on_unmount(self) -> None:
         self._unsubscribe()
         self._follow_stop.set()
+        if self.repairing:
+            # Stop the job after its batch and let it record that (status `cancelled`, resumable)
+            # while the store is still open; a batch holds the writer for ~10 ms.
+            self.repair_interrupted = True
+            self._repair_stop.set()
+            self._repair_idle.wait(timeout=5)
 
     # -- live following -------------------------------------------------------------------------
 
@@ -183,6 +219,103 @@ class ConvoApp(QuietCrashes, App[None]):
         if self.backfill_roots and not self._follow_stop.is_set():
             self._follow(list(self.backfill_roots))
 
+    # -- the repair ---------------------------------------------------------------------------
+
+    @property
+    def repair_stopping(self) -> bool:
+        """The user asked the running repair to stop after its current batch."""
+        return self.repairing and self._repair_stop.is_set()
+
+    def start_repair(self, plan: Plan) -> bool:
+        """Back up the store, then run `plan` as jobs in a worker; False if a repair runs."""
+        if self.repairing:
+            return False
+        self.repairing = True
+        self.repair_job = None
+        self._repair_stop.clear()
+        self._repair_idle.clear()
+        self.repair_status = "Repair: backing up the store…"
+        self._repair(plan)
+        return True
+
+    def stop_repair(self) -> bool:
+        """Ask the running repair to stop after its current batch (it stays resumable)."""
+        if not self.repairing or self._repair_stop.is_set():
+            return False
+        self._repair_stop.set()
+        self.repair_status = "Repair: stopping after this batch…"
+        return True
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="repair",
+        exit_on_error=False,
+        description="Repairing the store",
+    )
+    def _repair(self, plan: Plan) -> None:
+        from store import jobs, rebuild
+
+        worker = get_current_worker()
+
+        def stop() -> bool:
+            return self._repair_stop.is_set() or worker.is_cancelled
+
+        def progressed(status: JobStatus) -> None:
+            self.post_message(RepairProgressed(status))
+
+        try:
+            backup = rebuild.backup()
+            results = jobs.apply(plan, progress=progressed, should_stop=stop, **self.repair_pacing)
+        except BaseException:
+            self.post_message(RepairFinished([], None, failed=True))
+            raise
+        finally:
+            self._repair_idle.set()
+        self.post_message(RepairFinished(results, backup))
+
+    def _repair_screens(self) -> list[Any]:
+        from tui.screens.repair import RepairScreen
+
+        return [s for s in self.screen_stack if isinstance(s, RepairScreen)]
+
+    @on(RepairProgressed)
+    def _repair_progressed(self, event: RepairProgressed) -> None:
+        if not self.repairing:
+            return
+        self.repair_job = event.status
+        line = formatting.job_progress(event.status, stopping=self.repair_stopping)
+        self.repair_status = f"Repair: {line} · R to watch"
+        for screen in self._repair_screens():
+            screen.show_progress()
+
+    @on(RepairFinished)
+    def _repair_finished(self, event: RepairFinished) -> None:
+        self.repairing = False
+        self.repair_job = None
+        self.repair_status = ""
+        for st in event.results:
+            if st.error:
+                self.notify(
+                    f"job #{st.id} {st.name}: {st.error}",
+                    title="Repair",
+                    severity="error",
+                    markup=False,
+                    timeout=10,
+                )
+        if any(st.status == "cancelled" for st in event.results):
+            self.notify(
+                "Repair stopped: the next check offers to resume it.", title="Repair", timeout=6
+            )
+        elif not event.failed:
+            where = f" (backup: {event.backup.name})" if event.backup is not None else ""
+            self.notify(f"Repair finished{where}.", title="Repair", markup=False, timeout=6)
+        for screen in self.screen_stack:
+            if isinstance(screen, ConvoScreen):
+                screen.store_changed()
+        for screen in self._repair_screens():
+            screen.repair_ended()
+
     def _heard_failure(self, row: FailureRow) -> None:
         # Called on the writing thread by the funnel; post_message is thread-safe.
         self.post_message(CommitFailed(row))
@@ -208,6 +341,13 @@ class ConvoApp(QuietCrashes, App[None]):
         report_worker_failure(self, event.worker)
 
     # -- screens and commands ------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_repair":  # no "Repair" key in the footer of the repair screen itself
+            from tui.screens.repair import RepairScreen
+
+            return not isinstance(self.screen, RepairScreen)
+        return True
 
     def action_show_failures(self) -> None:
         from tui.screens.failures import FailuresScreen
@@ -268,4 +408,10 @@ def run_app(
         backfill = False
     app = ConvoApp(backfill_roots=roots if backfill else None, notice=notice)
     app.run()
+    if app.repair_interrupted:
+        print(
+            "convo: the repair stopped when the app closed; "
+            "`convo repair` (or R in the app) resumes it.",
+            file=sys.stderr,
+        )
     return app.return_code or 0

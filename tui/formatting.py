@@ -9,6 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store.job_types import JobStatus
 
 clock: Callable[[], float] = time.time
 """Seconds since the epoch: the app's idea of now. Tests replace it."""
@@ -81,3 +85,33 @@ def home_short(path: str | None, home: str | None = None) -> str:
     if base and base != "/" and (path == base or path.startswith(base + os.sep)):
         return "~" + path[len(base) :]
     return path
+
+
+RATE_AFTER_MS = 1000
+"""A job's rate and ETA are shown once it has run this long: over a few batches they are noise."""
+
+
+def duration(seconds: float) -> str:
+    """`42 s`, `3 min 5 s`, `2 h 10 min`."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
+
+
+def job_progress(st: JobStatus, *, stopping: bool = False) -> str:
+    """A repair job's progress in one line: `renumber #3: 4,000/10,000 rows · 2,000 rows/s ·
+    ETA 3 s`."""
+    parts = [f"{st.name} #{st.id}: {st.rows_done:,}/{st.rows_total:,} rows"]
+    ran = (st.updated_at or 0) - (st.started_at or 0)
+    if st.rate and ran >= RATE_AFTER_MS:
+        parts.append(f"{st.rate:,} rows/s")
+        if st.eta_s is not None:
+            parts.append(f"ETA {duration(st.eta_s)}")
+    else:
+        parts.append("measuring the rate…")
+    if stopping:
+        parts.append("stopping after this batch…")
+    return " · ".join(parts)

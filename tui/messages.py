@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # the ingest driver is imported by the backfill only, not at 
 
     from store.checks import CheckReport
     from store.ingest import IngestReport
+    from store.job_types import JobStatus
     from store.plans import Plan
-    from store.runner import JobStatus
 
 
 @dataclass
@@ -155,3 +155,5 @@ class RepairFinished(Message):
 
     results: list[JobStatus]
     backup: Path | None
+    failed: bool = False
+    """The repair could not run (its error is reported with the worker's failure)."""

@@ -6,6 +6,7 @@ failures; `long`: a 20,000-message session) and drives the app by keys from the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -17,13 +18,14 @@ SIZE = (120, 36)
 Steps = Callable[[Pilot[None]], Awaitable[None]]
 
 
-async def settle(pilot: Pilot[None]) -> None:
+async def settle(pilot: Pilot[None], *, skip: tuple[str, ...] = ()) -> None:
     """Wait until every worker is done and the screen has caught up (twice: results start
-    follow-up work, such as a page rendered at a new width)."""
+    follow-up work, such as a page rendered at a new width). Workers of the groups in `skip`
+    (a repair held between batches, say) are not waited for."""
     for _ in range(3):
         # The live follower runs for the app's whole life: everything else must finish.
         # (An empty list would mean "all workers" to wait_for_complete.)
-        others = [w for w in pilot.app.workers if w.group != "follow"]
+        others = [w for w in pilot.app.workers if w.group not in ("follow", *skip)]
         if others:
             await pilot.app.workers.wait_for_complete(others)
         await pilot.pause()
@@ -100,13 +102,45 @@ async def repair(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def repair_healthy(pilot: Pilot[None]) -> None:
+    await repair(pilot)
+
+
+HELD = {"batch_rows": 50, "batch_s": None, "pause_s": 3600.0}
+"""Repair pacing that holds the job after its first batch (the pause wakes on stop and exit),
+so a running job can be photographed."""
+
+
+async def start_held_repair(pilot: Pilot[None]) -> None:
+    """Open the repair screen, apply every fix, and wait for the job's first batch."""
+    app = pilot.app
+    app.repair_pacing = dict(HELD)  # type: ignore[attr-defined]
+    await repair(pilot)
+    await pilot.press("a", "y")
+    for _ in range(500):
+        if getattr(app, "repair_job", None) is not None:
+            break
+        await asyncio.sleep(0.01)
+    await settle(pilot, skip=("repair",))
+
+
+async def repair_running(pilot: Pilot[None]) -> None:
+    await start_held_repair(pilot)
+
+
+async def repair_background(pilot: Pilot[None]) -> None:
+    await start_held_repair(pilot)
+    await pilot.press("escape")
+    await settle(pilot, skip=("repair",))
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     """File name of the picture (`screenshots/<name>.svg`) and the test id."""
     store: str
-    """`fixture`, `long` or `damaged` (the fixture store with an orphan part row): which seeded
-    store the app opens."""
+    """`fixture`, `long`, `damaged` (the fixture store with an orphan part row) or `gapped` (a gap
+    in every session's seq): which seeded store the app opens."""
     steps: Steps
 
 
@@ -121,4 +155,7 @@ SCENARIOS = (
     Scenario("failure-detail", "fixture", failure_detail),
     Scenario("help", "fixture", help_transcript),
     Scenario("repair", "damaged", repair),
+    Scenario("repair-healthy", "fixture", repair_healthy),
+    Scenario("repair-running", "gapped", repair_running),
+    Scenario("repair-background", "gapped", repair_background),
 )

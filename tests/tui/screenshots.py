@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             "fixture": fixture,
             "long": stores.build_long_store(folder / "long.db", folder / "long-logs"),
             "damaged": stores.damage_store(stores.copy_store(fixture, folder / "damaged.db")),
+            "gapped": stores.gap_store(stores.copy_store(fixture, folder / "gapped.db")),
         }
         for scenario in chosen:
             path = asyncio.run(shoot(scenario, built[scenario.store], args.out))

@@ -198,3 +198,16 @@ def damage_store(db_path: Path) -> Path:
     finally:
         conn.close()
     return db_path
+
+
+def gap_store(db_path: Path) -> Path:
+    """Damage the store at `db_path` as an old, broken sequence counter could: every session's
+    messages after its first jump a million ahead (the checks report `seq_gap` for each session,
+    and the repair renumbers all 640 rows in batches)."""
+    conn = sqlite3.connect(db_path)
+    try:
+        conn.execute("UPDATE message SET seq = seq + 1000000 WHERE seq > 1")
+        conn.commit()
+    finally:
+        conn.close()
+    return db_path

@@ -18,7 +18,7 @@ from tui import formatting
 from tui.messages import FailuresLoaded
 from tui.screens.base import ConvoScreen
 from tui.screens.modals import FailureModal
-from tui.widgets.banner import BackfillBanner
+from tui.widgets.banner import StatusBanner
 from tui.widgets.tables import ListTable, fit_column
 
 PAGE = 200
@@ -54,7 +54,7 @@ class FailuresScreen(ConvoScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield BackfillBanner()
+        yield StatusBanner()
         yield Static("Reading failures…", id="failures-summary", markup=False)
         yield FailureTable(id="failures-table", cursor_type="row", zebra_stripes=True)
         yield Footer()

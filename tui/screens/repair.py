@@ -2,15 +2,16 @@
 
 The checks run in a thread worker on mount (and on `r`); each problem is a row, and the row under
 the cursor shows the plan steps that fix it, with their first rows ("before → after"). `a` asks,
-takes an online backup, then runs the plan as resumable jobs in a worker whose progress feeds a
-progress bar; `c` asks the job to stop between batches (it stays resumable), and when the jobs end
-the checks run again, so the screen shows what is left.
+then the app (not this screen) takes an online backup and runs the plan as resumable jobs, whose
+progress feeds a progress bar here and the banner on every other screen: the user may leave this
+screen while the job goes on. `c` asks the job to stop between batches (it stays resumable, and
+the next check offers to resume it); when the jobs end the checks run again, so the screen shows
+what is left.
 """
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -18,24 +19,34 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
-from textual.worker import get_current_worker
 
 from store.findings import Problem, short_sessions
 from store.plans import Plan, Step
-from store.runner import JobStatus
 from tui import formatting
-from tui.messages import RepairChecked, RepairFinished, RepairProgressed
+from tui.messages import RepairChecked
 from tui.screens.base import ConvoScreen
 from tui.screens.modals import ConfirmModal
-from tui.widgets.banner import BackfillBanner
+from tui.widgets.banner import StatusBanner
 from tui.widgets.tables import ListTable, fit_column
+
+if TYPE_CHECKING:
+    from tui.app import ConvoApp
 
 PREVIEW_ROWS = 6
 """Rows of deletions and renumberings shown per plan step."""
 
 
 class ProblemTable(ListTable):
-    """The problems found by the checks, one row per kind."""
+    """The problems found by the checks, one row per kind; enter fixes the highlighted one."""
+
+    BINDINGS = [
+        Binding(
+            "enter",
+            "select_cursor",
+            "Fix this",
+            tooltip="Back up the store, then fix the highlighted problem",
+        ),
+    ]
 
 
 class RepairScreen(ConvoScreen):
@@ -46,7 +57,7 @@ class RepairScreen(ConvoScreen):
     BINDINGS = [
         Binding("escape,q", "back", "Back", tooltip="Back to the previous screen"),
         Binding("r", "check", "Check", tooltip="Run the store's checks again"),
-        Binding("a", "apply", "Apply", tooltip="Back up the store, then apply every fix"),
+        Binding("a", "apply", "Fix all", tooltip="Back up the store, then apply every fix"),
         Binding("c", "cancel", "Cancel", tooltip="Stop the repair after this batch (resumable)"),
     ]
 
@@ -55,12 +66,11 @@ class RepairScreen(ConvoScreen):
         self.problems: dict[str, Problem] = {}
         self.plan: Plan = Plan()
         self.checking = False
-        self.applying = False
-        self._stop = threading.Event()
+        self.notes: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield BackfillBanner()
+        yield StatusBanner(repair=False)
         yield Static("Checking…", id="repair-summary", markup=False)
         yield ProblemTable(id="repair-table", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="repair-progress"):
@@ -82,13 +92,16 @@ class RepairScreen(ConvoScreen):
             table.add_column(label, key=key, width=width)
         self.query_one("#repair-progress").display = False
         self.call_after_refresh(fit_column, table, "detail")
-        self.action_check()
+        if self.applying:  # opened again while the repair runs: watch it
+            self.show_progress()
+        else:
+            self.action_check()
 
     def on_resize(self) -> None:
         self.call_after_refresh(fit_column, self.query_one(DataTable), "detail")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "apply":
+        if action in ("apply", "fix"):
             return not self.applying and not self.checking and not self.plan.empty
         if action == "cancel":
             return self.applying
@@ -134,15 +147,27 @@ class RepairScreen(ConvoScreen):
         for problem in report.problems:
             self.problems[problem.kind] = problem
             table.add_row(*_cells(problem), key=problem.kind)
+        for note in report.notes:  # worth knowing, nothing to fix: listed after the problems
+            self.problems[note.kind] = note
+            table.add_row(*_cells(note, note=True), key=note.kind)
+        self.notes = {n.kind for n in report.notes}
         summary = self.query_one("#repair-summary", Static)
+        notes = len(report.notes)
+        noted = f" ({notes} note{'s' if notes != 1 else ''} below)" if notes else ""
         if report.unusable is not None:
             summary.update(f"The store cannot be read: {report.unusable} (run `convo repair`)")
         elif report.ok:
-            summary.update("The store is healthy: the checks found no problems.")
+            summary.update(f"The store is healthy: the checks found no problems{noted}.")
         else:
-            fix = "a apply every fix" if not self.plan.rebuild else "run `convo repair`"
+            fix = (
+                "enter fixes the highlighted one, a fixes all"
+                if not self.plan.rebuild
+                else "run `convo repair`"
+            )
             kinds = len(report.problems)
-            summary.update(f"{kinds} kind{'s' if kinds != 1 else ''} of problem found · {fix}")
+            summary.update(
+                f"{kinds} kind{'s' if kinds != 1 else ''} of problem found{noted} · {fix}"
+            )
         self._show_plan(self._highlighted())
         self.refresh_bindings()
 
@@ -161,11 +186,14 @@ class RepairScreen(ConvoScreen):
     def _show_plan(self, problem: Problem | None) -> None:
         steps = self.query_one("#repair-steps", Static)
         if problem is None:
-            steps.update("")
+            steps.update(_covered() if not self.checking and not self.problems else "")
             return
         chosen = [s for s in self.plan.steps if problem.kind in s.kinds]
         if not chosen:
-            steps.update(Text(f"{problem.kind}: no step of the plan changes this (a note)."))
+            text = Text(f"{problem.kind}", "bold")
+            text.append(": a note, nothing to fix.\n")
+            text.append(problem.detail, "dim")
+            steps.update(text)
             return
         text = Text()
         text.append(f"The fix for {problem.kind} (dry run: nothing is changed yet)\n", "bold")
@@ -176,123 +204,143 @@ class RepairScreen(ConvoScreen):
                 text.append(f"   · {line}\n", "dim")
         steps.update(text)
 
-    # -- applying -------------------------------------------------------------------------------
+    # -- applying (the job itself runs on the app: see ConvoApp.start_repair) -------------------
+
+    def _host(self) -> ConvoApp | None:
+        """The app that runs repairs (None under another app)."""
+        from tui.app import ConvoApp
+
+        return self.app if isinstance(self.app, ConvoApp) else None
+
+    @property
+    def applying(self) -> bool:
+        host = self._host()
+        return host is not None and host.repairing
 
     def action_apply(self) -> None:
-        if self.applying or self.checking or self.plan.empty:
+        """`a`: every fix of the plan."""
+        self._ask(self.plan, "Repair the store", f"Apply all {len(self.plan.steps)} steps")
+
+    def action_fix(self) -> None:
+        """`enter`: the fix for the highlighted problem, with the steps the plan puts before it."""
+        problem = self._highlighted()
+        if problem is None or self.applying or self.checking:
             return
-        if self.plan.rebuild:
+        part = self.plan.through(problem.kind)
+        if part.empty:
+            self.notify(f"{problem.kind} is a note: there is nothing to fix.", title="Repair")
+            return
+        mine = sum(problem.kind in s.kinds for s in part.steps)
+        earlier = len(part.steps) - mine
+        what = f"Apply the {mine} step{'s' if mine != 1 else ''} that fix {problem.kind}"
+        if earlier:
+            what += f" and the {earlier} step{'s' if earlier != 1 else ''} the plan runs first"
+        self._ask(part, f"Fix {problem.kind}", what)
+
+    def _ask(self, plan: Plan, title: str, what: str) -> None:
+        if self.applying or self.checking or plan.empty:
+            return
+        if plan.rebuild:
             self.notify(
                 "This store needs a rebuild: run `convo repair` in a terminal.",
                 title="Repair",
                 severity="warning",
             )
             return
-        rows = sum(len(s.deletes) + len(s.renumbers) for s in self.plan.steps)
+        rows = sum(len(s.deletes) + len(s.renumbers) for s in plan.steps)
+        steps = ", ".join(dict.fromkeys(s.action for s in plan.steps))
         question = (
-            f"Apply {len(self.plan.steps)} steps ({formatting.count(rows)} rows listed)? "
-            "The store is backed up first; the repair can be stopped with c and resumed."
+            f"{what} ({steps}; {formatting.count(rows)} rows listed)? "
+            "The store is backed up first. The repair goes on if you leave this screen; "
+            "c stops it after a batch, and it can be resumed."
         )
-        self.app.push_screen(ConfirmModal("Repair the store", question), self._confirmed)
+        self.app.push_screen(ConfirmModal(title, question), lambda yes: self._confirmed(plan, yes))
 
-    def _confirmed(self, yes: bool | None) -> None:
+    def _confirmed(self, plan: Plan, yes: bool | None) -> None:
         if not yes or self.applying:
             return
-        self.applying = True
-        self._stop.clear()
-        self.query_one("#repair-progress").display = True
-        self.query_one("#repair-bar", ProgressBar).update(total=None, progress=0)
-        self.query_one("#repair-rate", Label).update("Backing up the store…")
-        self.query_one("#repair-summary", Static).update("Repairing…")
-        self.refresh_bindings()
-        self._apply(self.plan)
+        host = self._host()
+        if host is not None and host.start_repair(plan):
+            self.show_progress()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="repair-apply",
-        exit_on_error=False,
-        description="Repairing the store",
-    )
-    def _apply(self, plan: Plan) -> None:
-        from store import jobs, rebuild
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_fix()
 
-        worker = get_current_worker()
-
-        def stop() -> bool:
-            # `c`, or the screen is gone (leaving it or quitting cancels its workers).
-            return self._stop.is_set() or worker.is_cancelled
-
-        def progressed(status: JobStatus) -> None:
-            self.post_message(RepairProgressed(status))
-
-        try:
-            backup = rebuild.backup()
-            results = jobs.apply(plan, progress=progressed, should_stop=stop)
-        except BaseException:
-            self.post_message(RepairFinished([], None))
-            raise
-        self.post_message(RepairFinished(results, backup))
-
-    @on(RepairProgressed)
-    def _progressed(self, event: RepairProgressed) -> None:
-        if not self.applying:
+    def show_progress(self) -> None:
+        """Show the app's running repair: the bar, and its rows, rate and ETA (or the backup)."""
+        app = self._host()
+        if app is None or not app.repairing:
             return
-        st = event.status
+        self.query_one("#repair-progress").display = True
+        self.query_one("#repair-summary", Static).update(
+            "Repairing… the checks run again when it ends (esc leaves it running)."
+        )
         bar = self.query_one("#repair-bar", ProgressBar)
-        bar.update(total=max(st.rows_total, 1), progress=st.rows_done)
-        parts = [f"{st.name}: {st.rows_done:,}/{st.rows_total:,} rows"]
-        if st.rate:
-            parts.append(f"{st.rate:,} rows/s")
-        if st.eta_s is not None:
-            parts.append(f"ETA {_duration(st.eta_s)}")
-        if self._stop.is_set():
-            parts.append("stopping…")
-        self.query_one("#repair-rate", Label).update(" · ".join(parts))
+        rate = self.query_one("#repair-rate", Label)
+        st = app.repair_job
+        if st is None:
+            bar.update(total=None, progress=0)
+            rate.update("Backing up the store…")
+        else:
+            bar.update(total=max(st.rows_total, 1), progress=st.rows_done)
+            rate.update(formatting.job_progress(st, stopping=app.repair_stopping))
+        self.refresh_bindings()
+
+    def repair_ended(self) -> None:
+        """The app's repair is over: hide the bar and check again, to show what is left."""
+        self.query_one("#repair-progress").display = False
+        self.refresh_bindings()
+        self.action_check()
 
     def action_cancel(self) -> None:
-        if self.applying and not self._stop.is_set():
-            self._stop.set()
-            self.query_one("#repair-rate", Label).update("Stopping after this batch…")
+        host = self._host()
+        if host is not None and host.stop_repair():
+            self.show_progress()
             self.notify("Stopping the repair after this batch; it can be resumed.")
-
-    @on(RepairFinished)
-    def _finished(self, event: RepairFinished) -> None:
-        self.applying = False
-        self.query_one("#repair-progress").display = False
-        for st in event.results:
-            if st.error:
-                self.notify(
-                    f"job #{st.id} {st.name}: {st.error}",
-                    title="Repair",
-                    severity="error",
-                    markup=False,
-                    timeout=10,
-                )
-        if any(st.status == "cancelled" for st in event.results):
-            self.notify("Repair stopped: run it again to resume.", title="Repair", timeout=6)
-        elif event.results:
-            where = f" (backup: {event.backup.name})" if isinstance(event.backup, Path) else ""
-            self.notify(f"Repair finished{where}.", title="Repair", markup=False, timeout=6)
-        for screen in self.app.screen_stack:
-            if isinstance(screen, ConvoScreen) and screen is not self:
-                screen.store_changed()
-        self.action_check()
 
     def action_back(self) -> None:
         if self.applying:
-            self._stop.set()
-            self.notify("Stopping the repair after this batch; it can be resumed.")
+            self.notify(
+                "The repair goes on in the background; the banner shows its progress. "
+                "R comes back here (c stops it).",
+                title="Repair",
+                timeout=6,
+            )
         self.dismiss()
 
 
-def _cells(p: Problem) -> tuple[Text, ...]:
+def _cells(p: Problem, *, note: bool = False) -> tuple[Text, ...]:
+    dim = "dim" if note else ""
     return (
-        Text(p.kind, style="bold"),
-        Text(f"{p.count:,}", justify="right"),
-        Text(short_sessions(p.sessions) if p.sessions else "-"),
-        Text(formatting.one_line(p.detail, 200)),
+        Text(f"{p.kind} (note)" if note else p.kind, style="dim italic" if note else "bold"),
+        Text(f"{p.count:,}", justify="right", style=dim),
+        Text(short_sessions(p.sessions) if p.sessions else "-", style=dim),
+        Text(formatting.one_line(p.detail, 200), style=dim),
     )
+
+
+COVERED = (
+    ("the file's pages", "PRAGMA quick_check"),
+    ("every index against its table", "a fingerprint of each, the table read NOT INDEXED"),
+    ("duplicate rows", "two messages with one (session, seq)"),
+    ("sequences", "seq values that are zero, repeated, out of order, or with gaps"),
+    ("orphans", "parts whose message is gone, messages whose session is gone"),
+    ("message counts", "each session's stored count against its rows"),
+    ("the logs on disk", "files never ingested, grown, shrunk or gone"),
+    ("repair jobs", "interrupted, stopped or failed"),
+)
+"""What `store.checks` looks at, for the healthy screen."""
+
+
+def _covered() -> Text:
+    text = Text("What the checks looked at\n", "bold")
+    for what, how in COVERED:
+        text.append("  ✓ ", "green")
+        text.append(what)
+        text.append(f": {how}\n", "dim")
+    return text
 
 
 def _preview(step: Step) -> list[str]:
@@ -303,12 +351,3 @@ def _preview(step: Step) -> list[str]:
     if len(lines) > PREVIEW_ROWS:
         return [*lines[:PREVIEW_ROWS], f"… and {len(lines) - PREVIEW_ROWS:,} more"]
     return lines
-
-
-def _duration(seconds: float) -> str:
-    s = int(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60} s"
-    return f"{s // 3600} h {s % 3600 // 60} min"

@@ -23,7 +23,7 @@ from tui import formatting
 from tui.messages import ChildrenLoaded, SessionsLoaded
 from tui.screens.base import ConvoScreen
 from tui.screens.modals import KEEP, ProjectModal
-from tui.widgets.banner import BackfillBanner
+from tui.widgets.banner import StatusBanner
 from tui.widgets.tables import ListTable, fit_column
 
 FIRST_PAGE = 60
@@ -105,7 +105,7 @@ class SessionsScreen(ConvoScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield BackfillBanner()
+        yield StatusBanner()
         yield Input(placeholder="Filter by title or project  ( / )", id="filter")
         yield Static("Reading sessions…", id="sessions-summary", markup=False)
         yield SessionTable(id="sessions-table", cursor_type="row", zebra_stripes=True)

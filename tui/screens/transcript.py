@@ -24,7 +24,7 @@ from store.records import MessageRow, SessionRow
 from tui import formatting
 from tui.messages import BoundsLoaded, WindowLoaded
 from tui.screens.base import ConvoScreen
-from tui.widgets.banner import BackfillBanner
+from tui.widgets.banner import StatusBanner
 from tui.widgets.message_render import RenderOptions, render_rows
 from tui.widgets.seq_gauge import SeqGauge
 from tui.widgets.transcript_view import TranscriptView
@@ -100,7 +100,7 @@ class TranscriptScreen(ConvoScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield BackfillBanner()
+        yield StatusBanner()
         yield Static(self._title(), id="transcript-title")
         with Horizontal(id="transcript-body"):
             yield TranscriptView(id="transcript")

@@ -83,6 +83,17 @@ class Troubled(NamedTuple):
     A dismissed job is `cancelled` too, but finished: it is done with and not listed."""
 
 
+def elsewhere() -> JobStatus | None:
+    """The first pending or running job that another live process runs, if any."""
+    with db.connection_context():
+        rows = list(
+            Job.select()
+            .where(Job.status.in_(ACTIVE), Job.pid.is_null(False), Job.pid != os.getpid())
+            .order_by(Job.id)
+        )
+    return next((job_status(job) for job in rows if alive(job)), None)
+
+
 def troubled() -> Troubled:
     """The dead, failed and paused jobs (see `Troubled`)."""
     out = Troubled([], [], [])
@@ -229,10 +240,18 @@ def apply(
     `store.rebuild`); `apply` refuses a plan that has one.
 
     Raises:
-        StoreError: the plan needs a rebuild, or its jobs cannot be written.
+        StoreError: the plan needs a rebuild, another process is repairing, or the jobs cannot
+            be written.
     """
     if plan.rebuild:
         raise StoreError("this plan rebuilds the store: use store.rebuild.rebuild()", "Repair")
+    busy = elsewhere()
+    if busy is not None:
+        raise StoreError(
+            f"job #{busy.id} {busy.name} is running in process {busy.pid}: one repair at a "
+            "time (`convo jobs` shows its progress)",
+            "Repair busy",
+        )
     queue: list[int] = []
     specs = [
         (s.action, dict(s.params))

@@ -139,6 +139,18 @@ class RepairChecked(Message):
 
 
 @dataclass
+class RepairCheckProgressed(Message):
+    """The repair screen's checks began one more step."""
+
+    step: str
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RepairCheckProgressed)
+
+
+@dataclass
 class RepairProgressed(Message):
     """One more batch of a repair job was written."""
 

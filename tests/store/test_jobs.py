@@ -204,6 +204,35 @@ def test_a_job_running_elsewhere_is_not_run_twice(tmp_path: Path) -> None:
     assert [j.id for j in dead] == [job_id]
 
 
+def test_one_repair_at_a_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """While another live process runs a repair job, a second repair refuses to start (two
+    repairers would renumber and delete the same rows at once) and says who is running."""
+    corpus = build(tmp_path)
+    first, _ = biggest_sessions(corpus.db, 2)
+    reverse(corpus.db, first)
+    store_db.open_store(corpus.db)
+    job_id = jobs.create("recount", {"sessions": None, "sources": []})
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        Job.update(status="running", pid=other.pid, updated_at=funnel.now_ms()).where(
+            Job.id == job_id
+        ).execute()
+        before = snapshot(corpus.db)
+        from store import checks, repair
+
+        plan = repair.plan(checks.run(logs=False).findings)
+        with pytest.raises(StoreError, match=f"job #{job_id} recount is running in process"):
+            jobs.apply(plan)
+        code, out = cli(capsys, corpus.db, "repair", "--yes")
+        assert code != 0
+        assert f"job #{job_id} recount is running in process {other.pid}" in out
+        assert "Traceback" not in out
+        assert snapshot(corpus.db) == before  # nothing was changed, no job was added
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_repair_killed_mid_job_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """SIGKILL a real `convo repair` in the middle of its renumbering: check finds the dead job,
     a dry run changes nothing, repair resumes it where it stopped, and nothing is lost."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +280,35 @@ async def test_enter_fixes_only_the_highlighted_problem(fixture_store: Path) -> 
         await settle(pilot)
         assert "healthy" in summary(app), summary(app)
     assert checks.run().ok
+
+
+@pytest.fixture
+def other_repairer(damaged_store: Path) -> Iterator[int]:
+    """A repair job that another live process is running (its pid: a sleeping child)."""
+    from store import funnel, jobs
+    from store.models import Job
+
+    job_id = jobs.create("recount", {"sessions": None, "sources": []})
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        Job.update(status="running", pid=other.pid, updated_at=funnel.now_ms()).where(
+            Job.id == job_id
+        ).execute()
+        yield other.pid
+    finally:
+        other.kill()
+        other.wait()
+
+
+async def test_a_repair_running_elsewhere_is_not_joined(other_repairer: int) -> None:
+    app = ConvoApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        await pilot.press("a", "y")
+        await settle(pilot)
+        assert not app.repairing
+        assert any(f"is running in process {other_repairer}" in m for m in messages(app))
+        assert "orphan_part" in table_keys(app)  # nothing was changed
+    assert not checks.run().ok

@@ -19,11 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from store.findings import Problem, short_sessions
 from store.plans import Plan, Step
 from tui import formatting
-from tui.messages import RepairChecked
+from tui.messages import RepairChecked, RepairCheckProgressed
 from tui.screens.base import ConvoScreen
 from tui.screens.modals import ConfirmModal
 from tui.widgets.banner import StatusBanner
@@ -47,6 +48,11 @@ class ProblemTable(ListTable):
             tooltip="Back up the store, then fix the highlighted problem",
         ),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select_cursor":  # "Fix this" only when there is something to fix
+            return bool(self.row_count) and bool(self.screen.check_action("fix", ()))
+        return super().check_action(action, parameters)
 
 
 class RepairScreen(ConvoScreen):
@@ -129,12 +135,29 @@ class RepairScreen(ConvoScreen):
     def _check(self) -> None:
         from store import checks, repair
 
-        report = checks.run()
+        worker = get_current_worker()
+
+        def progressed(step: str, done: int, total: int) -> None:
+            self.post_message(RepairCheckProgressed(step, done, total))
+
+        try:
+            # Leaving the screen cancels this worker: the check stops between its steps.
+            report = checks.run(progress=progressed, should_stop=lambda: worker.is_cancelled)
+        except checks.Cancelled:
+            return
         if report.unusable is not None:
             plan = repair.plan_rebuild(report.unusable)
         else:
             plan = repair.plan(report.findings)
         self.post_message(RepairChecked(report, plan))
+
+    @on(RepairCheckProgressed)
+    def _check_progressed(self, event: RepairCheckProgressed) -> None:
+        if self.checking:
+            self.query_one("#repair-summary", Static).update(
+                f"Checking {COVERED.get(event.step, (event.step,))[0]}… "
+                f"({event.done + 1}/{event.total})"
+            )
 
     @on(RepairChecked)
     def _checked(self, event: RepairChecked) -> None:
@@ -321,22 +344,26 @@ def _cells(p: Problem, *, note: bool = False) -> tuple[Text, ...]:
     )
 
 
-COVERED = (
-    ("the file's pages", "PRAGMA quick_check"),
-    ("every index against its table", "a fingerprint of each, the table read NOT INDEXED"),
-    ("duplicate rows", "two messages with one (session, seq)"),
-    ("sequences", "seq values that are zero, repeated, out of order, or with gaps"),
-    ("orphans", "parts whose message is gone, messages whose session is gone"),
-    ("message counts", "each session's stored count against its rows"),
-    ("the logs on disk", "files never ingested, grown, shrunk or gone"),
-    ("repair jobs", "interrupted, stopped or failed"),
-)
-"""What `store.checks` looks at, for the healthy screen."""
+COVERED = {
+    "pages": ("the file's pages", "PRAGMA quick_check"),
+    "indexes": (
+        "every index against its table",
+        "a fingerprint of each, the table read NOT INDEXED",
+    ),
+    "sequences": ("sequences", "seq values that are zero, repeated, out of order, or with gaps"),
+    "duplicates": ("duplicate rows", "two messages with one (session, stable id)"),
+    "orphans": ("orphans", "parts whose message is gone, messages whose session is gone"),
+    "counts": ("message counts", "each session's stored count against its rows"),
+    "logs": ("the logs on disk", "files never ingested, grown, shrunk or gone"),
+    "jobs": ("repair jobs", "interrupted, stopped or failed"),
+}
+"""What each step of `store.checks` looks at (by step name): the summary names the running step,
+the healthy screen lists them all."""
 
 
 def _covered() -> Text:
     text = Text("What the checks looked at\n", "bold")
-    for what, how in COVERED:
+    for what, how in COVERED.values():
         text.append("  ✓ ", "green")
         text.append(what)
         text.append(f": {how}\n", "dim")

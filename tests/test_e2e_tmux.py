@@ -1,7 +1,8 @@
 """End to end: the real `convo` command in a real terminal (tmux), driven by keys, read off screen.
 
 Opens the app on a seeded store, opens a transcript, opens the failures screen, quits, and checks
-the captured screen at each step and that the command exited cleanly without a traceback.
+the captured screen at each step and that the command exited cleanly without a traceback. A
+second run repairs a damaged store by keys (R, a, y), then `convo check` finds it healthy.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,11 +59,11 @@ class Terminal:
         raise AssertionError(f"{texts!r} never showed; the screen was:\n{screen}")
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Terminal]:
+@contextmanager
+def running_convo(tmp_path: Path, db: Path) -> Iterator[Terminal]:
+    """`convo browse` on the store `db`, in a detached 120x36 tmux session."""
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
-    db = stores.add_failures(stores.build_fixture_store(tmp_path / "e2e.db"), tmp_path / "logs")
     env = {
         "CONVO_DB": str(db),
         "CONVO_LOG": str(tmp_path / "convo.log"),
@@ -82,6 +84,13 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
         yield Terminal(name)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    db = stores.add_failures(stores.build_fixture_store(tmp_path / "e2e.db"), tmp_path / "logs")
+    with running_convo(tmp_path, db) as term:
+        yield term
 
 
 def test_browse_read_failures_quit(terminal: Terminal) -> None:
@@ -109,3 +118,30 @@ def test_browse_read_failures_quit(terminal: Terminal) -> None:
     screen = terminal.wait_for("convo exited with")
     assert "convo exited with 0" in screen
     assert "Traceback" not in screen
+
+
+def test_repair_a_damaged_store_from_the_keyboard(tmp_path: Path) -> None:
+    db = stores.gap_store(stores.damage_store(stores.build_fixture_store(tmp_path / "e2e.db")))
+    with running_convo(tmp_path, db) as terminal:
+        terminal.wait_for("28 sessions · agent: all", "R Repair")
+        terminal.keys("R")
+        terminal.wait_for("2 kinds of problem found", "orphan_part", "seq_gap", "dry run")
+        terminal.keys("a")
+        terminal.wait_for("Repair the store", "Apply all")
+        terminal.keys("y")
+        terminal.wait_for("The store is healthy", "What the checks looked at")
+        terminal.keys("Escape")
+        terminal.wait_for("28 sessions · agent: all")
+        terminal.keys("q")
+        screen = terminal.wait_for("convo exited with")
+        assert "convo exited with 0" in screen
+        assert "Traceback" not in screen
+    check = subprocess.run(
+        [str(CONVO), "--db", str(db), "check", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"HOME": str(tmp_path), "CONVO_LOG": str(tmp_path / "convo.log"), "PATH": "/usr/bin"},
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert list(tmp_path.glob("e2e.db.bak-*"))  # the backup taken before the repair

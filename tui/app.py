@@ -46,6 +46,7 @@ from tui.screens.sessions import SessionsScreen
 if TYPE_CHECKING:
     from store.job_types import JobStatus
     from store.plans import Plan
+    from tui.screens.repair import RepairScreen
 
 log = logs.get("tui")
 
@@ -274,7 +275,7 @@ class ConvoApp(QuietCrashes, App[None]):
             self._repair_idle.set()
         self.post_message(RepairFinished(results, backup))
 
-    def _repair_screens(self) -> list[Any]:
+    def _repair_screens(self) -> list[RepairScreen]:
         from tui.screens.repair import RepairScreen
 
         return [s for s in self.screen_stack if isinstance(s, RepairScreen)]

@@ -72,7 +72,6 @@ class RepairScreen(ConvoScreen):
         self.problems: dict[str, Problem] = {}
         self.plan: Plan = Plan()
         self.checking = False
-        self.notes: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -173,7 +172,6 @@ class RepairScreen(ConvoScreen):
         for note in report.notes:  # worth knowing, nothing to fix: listed after the problems
             self.problems[note.kind] = note
             table.add_row(*_cells(note, note=True), key=note.kind)
-        self.notes = {n.kind for n in report.notes}
         summary = self.query_one("#repair-summary", Static)
         notes = len(report.notes)
         noted = f" ({notes} note{'s' if notes != 1 else ''} below)" if notes else ""
@@ -251,7 +249,9 @@ class RepairScreen(ConvoScreen):
             return
         part = self.plan.through(problem.kind)
         if part.empty:
-            self.notify(f"{problem.kind} is a note: there is nothing to fix.", title="Repair")
+            self.notify(
+                f"{problem.kind} is a note: there is nothing to fix.", title="Repair", markup=False
+            )
             return
         mine = sum(problem.kind in s.kinds for s in part.steps)
         earlier = len(part.steps) - mine

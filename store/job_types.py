@@ -47,6 +47,16 @@ class JobStatus:
         return min(1.0, self.rows_done / self.rows_total) if self.rows_total else 0.0
 
     @property
+    def paused(self) -> bool:
+        """Stopped by the user before it finished: the next repair resumes it."""
+        return self.status == "cancelled" and self.finished_at is None
+
+    @property
+    def label(self) -> str:
+        """The status as people read it (`paused` for a job stopped before it finished)."""
+        return "paused" if self.paused else self.status
+
+    @property
     def eta_s(self) -> float | None:
         """Seconds left at the current rate; None when unknown."""
         if not self.rate or self.status not in ACTIVE:

@@ -94,6 +94,21 @@ def elsewhere() -> JobStatus | None:
     return next((job_status(job) for job in rows if alive(job)), None)
 
 
+def ensure_alone() -> None:
+    """One repair at a time: two would renumber and delete the same rows at once.
+
+    Raises:
+        StoreError: another live process is running a repair job (named, with its pid).
+    """
+    busy = elsewhere()
+    if busy is not None:
+        raise StoreError(
+            f"job #{busy.id} {busy.name} is running in process {busy.pid}: one repair at a "
+            "time (`convo jobs` shows its progress)",
+            "Repair busy",
+        )
+
+
 def troubled() -> Troubled:
     """The dead, failed and paused jobs (see `Troubled`)."""
     out = Troubled([], [], [])
@@ -245,13 +260,7 @@ def apply(
     """
     if plan.rebuild:
         raise StoreError("this plan rebuilds the store: use store.rebuild.rebuild()", "Repair")
-    busy = elsewhere()
-    if busy is not None:
-        raise StoreError(
-            f"job #{busy.id} {busy.name} is running in process {busy.pid}: one repair at a "
-            "time (`convo jobs` shows its progress)",
-            "Repair busy",
-        )
+    ensure_alone()
     queue: list[int] = []
     specs = [
         (s.action, dict(s.params))

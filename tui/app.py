@@ -266,6 +266,7 @@ class ConvoApp(QuietCrashes, App[None]):
             self.post_message(RepairProgressed(status))
 
         try:
+            jobs.ensure_alone()  # before the backup: a refused repair leaves nothing behind
             backup = rebuild.backup()
             results = jobs.apply(plan, progress=progressed, should_stop=stop, **self.repair_pacing)
         except BaseException:

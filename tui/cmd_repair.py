@@ -127,6 +127,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if plan.rebuild:
         return _rebuild(path, [])
+    jobs.ensure_alone()  # before the backup: a refused repair leaves nothing behind
     kept = rebuild.backup()
     print(f"backup: {kept.absolute()}", file=sys.stderr)
     with _bar("repair") as tick:
@@ -138,7 +139,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
             batch_s=None if args.batch else jobs.BATCH_S,
         )
     for st in results:
-        line = f"job #{st.id} {st.name}: {st.status}, {st.rows_done}/{st.rows_total} rows"
+        line = f"job #{st.id} {st.name}: {st.label}, {st.rows_done}/{st.rows_total} rows"
         print(line + (f" ({st.error})" if st.error else ""), file=sys.stderr)
     after = checks.run()
     print(
@@ -211,7 +212,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         eta = f", {r.eta_s:.0f} s left" if r.eta_s is not None else ""
         rate = f", {r.rate} rows/s" if r.rate else ""
         print(
-            f"#{r.id} {r.name:<13} {r.status:<9} {r.rows_done}/{r.rows_total}{rate}{eta}"
+            f"#{r.id} {r.name:<13} {r.label:<9} {r.rows_done}/{r.rows_total}{rate}{eta}"
             + (f"  {r.error}" if r.error else "")
         )
     if not rows:

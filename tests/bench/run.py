@@ -859,13 +859,13 @@ def app(b: Bench) -> list[Result]:
     ]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 @metric
 def repair(b: Bench) -> list[Result]:
     """Renumbering as a chunked job under load, and `convo check`, on a store of this preset."""
     from tests.bench import repair_bench
 
     return [Result(**row) for row in repair_bench.run(b.preset, b.work / "repair")]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -228,6 +228,7 @@ def test_one_repair_at_a_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         assert f"job #{job_id} recount is running in process {other.pid}" in out
         assert "Traceback" not in out
         assert snapshot(corpus.db) == before  # nothing was changed, no job was added
+        assert not list(corpus.db.parent.glob("*.bak-*"))  # and no backup was taken
     finally:
         other.kill()
         other.wait()

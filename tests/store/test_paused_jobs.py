@@ -149,6 +149,8 @@ def test_cli_shows_and_resumes_a_paused_job(
     path = corpus.db
     paused = pause_renumber(path, [])
     store_db.close()
+    code, listed = cli(capsys, path, "jobs")
+    assert code == 0 and f"#{paused.id} renumber      paused" in listed, listed
     code, report = cli(capsys, path, "check", "--json")
     assert code == 1 and "paused_job" in kinds(report), report
     code, dry = cli(capsys, path, "repair", "--dry-run", "--json")

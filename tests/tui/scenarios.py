@@ -102,6 +102,12 @@ async def repair(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def repair_confirm(pilot: Pilot[None]) -> None:
+    await repair(pilot)
+    await pilot.press("a")
+    await settle(pilot)
+
+
 async def repair_healthy(pilot: Pilot[None]) -> None:
     await repair(pilot)
 
@@ -155,6 +161,7 @@ SCENARIOS = (
     Scenario("failure-detail", "fixture", failure_detail),
     Scenario("help", "fixture", help_transcript),
     Scenario("repair", "damaged", repair),
+    Scenario("repair-confirm", "damaged", repair_confirm),
     Scenario("repair-healthy", "fixture", repair_healthy),
     Scenario("repair-running", "gapped", repair_running),
     Scenario("repair-background", "gapped", repair_background),

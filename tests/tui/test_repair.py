@@ -82,6 +82,9 @@ async def test_confirm_no_changes_nothing(fixture_store: Path) -> None:
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
+        await pilot.press("enter")  # only `y` says yes
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
         await pilot.press("n")
         await settle(pilot)
         assert isinstance(app.screen, RepairScreen)

@@ -190,11 +190,12 @@ class ProjectModal(ModalScreen[str | None]):
 
 
 class ConfirmModal(ModalScreen[bool]):
-    """A yes/no question: `y` or Enter answers yes, `n` or Escape answers no."""
+    """A yes/no question before a change: `y` answers yes, `n` or Escape no. Enter answers
+    nothing: it is the key that asked (Fix this), and a second press must not change the store."""
 
     CSS_PATH = "modals.tcss"
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes", tooltip="Go ahead"),
+        Binding("y", "answer(True)", "Yes", tooltip="Go ahead"),
         Binding("n,escape", "answer(False)", "No", tooltip="Change nothing"),
     ]
 
@@ -206,7 +207,7 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(classes="dialog-box"):
             yield Label(self.title_text, classes="dialog-title", markup=False)
             yield Static(self.question, classes="dialog-header", markup=False)
-            yield Label("y/enter yes · n/esc no", classes="dialog-hint")
+            yield Label("y yes · n/esc no", classes="dialog-hint")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Stati
 from textual.worker import get_current_worker
 
 from store.findings import Problem, short_sessions
-from store.plans import Plan, Step
+from store.plans import Plan, Step, many
 from tui import formatting
 from tui.messages import RepairChecked, RepairCheckProgressed
 from tui.screens.base import ConvoScreen
@@ -240,7 +240,10 @@ class RepairScreen(ConvoScreen):
 
     def action_apply(self) -> None:
         """`a`: every fix of the plan."""
-        self._ask(self.plan, "Repair the store", f"Apply all {len(self.plan.steps)} steps")
+        n = len(self.plan.steps)
+        self._ask(
+            self.plan, "Repair the store", "Apply the 1 step" if n == 1 else f"Apply all {n} steps"
+        )
 
     def action_fix(self) -> None:
         """`enter`: the fix for the highlighted problem, with the steps the plan puts before it."""
@@ -273,7 +276,7 @@ class RepairScreen(ConvoScreen):
         rows = sum(len(s.deletes) + len(s.renumbers) for s in plan.steps)
         steps = ", ".join(dict.fromkeys(s.action for s in plan.steps))
         question = (
-            f"{what} ({steps}; {formatting.count(rows)} rows listed)? "
+            f"{what} ({steps}; {many(rows, 'row')} listed)? "
             "The store is backed up first. The repair goes on if you leave this screen; "
             "c stops it after a batch, and it can be resumed."
         )

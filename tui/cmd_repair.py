@@ -18,6 +18,7 @@ from store import checks, jobs, rebuild, repair
 from store import db as store_db
 from store.errors import StoreUnusable
 from store.findings import Problem, short_sessions
+from store.plans import many
 from tui.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, db_path, print_json
 
 PREVIEW_LINES = 8
@@ -74,7 +75,8 @@ def _path(args: argparse.Namespace) -> Path:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    report = checks.check_path(_path(args), logs=not args.no_logs)
+    with _steps("checking") as step:
+        report = checks.check_path(_path(args), logs=not args.no_logs, progress=step)
     if args.json:
         print_json(report.to_json())
         if report.unusable is not None:
@@ -90,7 +92,8 @@ def _print_report(report: checks.CheckReport) -> None:
     if report.ok:
         print(f"ok: no problems found ({report.elapsed_s:.1f} s)")
     else:
-        print(f"{len(report.problems)} kinds of problems found ({report.elapsed_s:.1f} s):")
+        kinds = many(len(report.problems), "kind of problem", "kinds of problems")
+        print(f"{kinds} found ({report.elapsed_s:.1f} s):")
     for p in report.problems:
         print(_problem_line(p))
     if report.notes:
@@ -114,7 +117,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
     if (args.batch is not None and args.batch < 1) or args.pause < 0:
         raise CliError("--batch must be at least 1 and --pause 0 or more", EXIT_USAGE)
     path = _path(args)
-    report = checks.check_path(path)
+    with _steps("checking") as step:
+        report = checks.check_path(path, progress=step)
     plan = repair.plan_rebuild(report.unusable) if report.unusable else repair.plan(report.findings)
     if args.json:
         print_json({"check": report.to_json(), "plan": plan.to_json()})
@@ -162,7 +166,7 @@ def _print_plan(plan: repair.Plan) -> None:
     if plan.empty:
         print("nothing to repair")
         return
-    print(f"plan ({len(plan.steps)} steps):")
+    print(f"plan ({many(len(plan.steps), 'step')}):")
     for n, step in enumerate(plan.steps, 1):
         print(f"{n:>3}. [{step.action}] {step.summary}")
         for line in _preview(step):
@@ -218,6 +222,22 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if not rows:
         print("no jobs")
     return EXIT_OK
+
+
+@contextmanager
+def _steps(label: str) -> Iterator[checks.ProgressFn]:
+    """A spinner naming the check's current step on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda _name, _done, _total: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(label + "…") as status:
+
+        def step(name: str, done: int, total: int) -> None:
+            status.update(f"{label}: {name} ({done + 1}/{total})")
+
+        yield step
 
 
 @contextmanager

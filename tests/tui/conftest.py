@@ -65,6 +65,12 @@ def gapped_store(fixture_store: Path) -> Path:
 
 
 @pytest.fixture
+def mixed_store(fixture_store: Path) -> Path:
+    """A private copy of the fixture store, open, with an orphan part and a gap in every session."""
+    return stores.gap_store(stores.damage_store(fixture_store))
+
+
+@pytest.fixture
 def long_store(long_store_master: Path, tmp_path: Path) -> Iterator[Path]:
     """A private copy of the 20,000-message store, open."""
     path = stores.copy_store(long_store_master, tmp_path / "store.db")

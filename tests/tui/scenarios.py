@@ -102,6 +102,13 @@ async def repair(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def repair_plan(pilot: Pilot[None]) -> None:
+    """Two problems; the second one's plan: seq values before → after."""
+    await repair(pilot)
+    await pilot.press("j")
+    await settle(pilot)
+
+
 async def repair_confirm(pilot: Pilot[None]) -> None:
     await repair(pilot)
     await pilot.press("a")
@@ -146,7 +153,7 @@ class Scenario:
     """File name of the picture (`screenshots/<name>.svg`) and the test id."""
     store: str
     """`fixture`, `long`, `damaged` (the fixture store with an orphan part row) or `gapped` (a gap
-    in every session's seq): which seeded store the app opens."""
+    in every session's seq) or `mixed` (both kinds of damage): which seeded store the app opens."""
     steps: Steps
 
 
@@ -161,6 +168,7 @@ SCENARIOS = (
     Scenario("failure-detail", "fixture", failure_detail),
     Scenario("help", "fixture", help_transcript),
     Scenario("repair", "damaged", repair),
+    Scenario("repair-plan", "mixed", repair_plan),
     Scenario("repair-confirm", "damaged", repair_confirm),
     Scenario("repair-healthy", "fixture", repair_healthy),
     Scenario("repair-running", "gapped", repair_running),

@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
             "long": stores.build_long_store(folder / "long.db", folder / "long-logs"),
             "damaged": stores.damage_store(stores.copy_store(fixture, folder / "damaged.db")),
             "gapped": stores.gap_store(stores.copy_store(fixture, folder / "gapped.db")),
+            "mixed": stores.gap_store(
+                stores.damage_store(stores.copy_store(fixture, folder / "mixed.db"))
+            ),
         }
         for scenario in chosen:
             path = asyncio.run(shoot(scenario, built[scenario.store], args.out))

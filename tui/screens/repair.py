@@ -217,7 +217,9 @@ class RepairScreen(ConvoScreen):
             steps.update(text)
             return
         text = Text()
-        text.append(f"The fix for {problem.kind} (dry run: nothing is changed yet)\n", "bold")
+        text.append(f"{problem.kind}: ", "bold")
+        text.append(f"{problem.detail}\n\n", "dim")
+        text.append("The fix (dry run: nothing is changed yet)\n", "bold")
         for n, step in enumerate(chosen, 1):
             text.append(f"{n}. [{step.action}] ", "bold")
             text.append(f"{step.summary}\n")

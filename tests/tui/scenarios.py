@@ -152,7 +152,7 @@ class Scenario:
     name: str
     """File name of the picture (`screenshots/<name>.svg`) and the test id."""
     store: str
-    """`fixture`, `long`, `damaged` (the fixture store with an orphan part row) or `gapped` (a gap
+    """`fixture`, `long`, `damaged` (the fixture store with an orphan part row), `gapped` (a gap
     in every session's seq) or `mixed` (both kinds of damage): which seeded store the app opens."""
     steps: Steps
 

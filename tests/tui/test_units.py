@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.style import Style
 from textual.strip import Strip
 
+from store.job_types import JobStatus
 from store.records import MessageRow, PartRow
 from tui import formatting
 from tui.widgets.message_render import (
@@ -136,3 +137,28 @@ def test_formatting() -> None:
     assert formatting.one_line("a\n  b\tc", 3) == "a …"
     assert formatting.home_short("/home/u/x", home="/home/u") == "~/x"
     assert formatting.home_short(None) == "-"
+
+
+def _job(done: int, total: int, rate: int | None, ran_ms: int) -> JobStatus:
+    start = 1_786_795_200_000
+    return JobStatus(
+        3, "renumber", "running", done, total, 0, rate, None, 1, start, start + ran_ms, None
+    )
+
+
+def test_job_progress_shows_rate_and_eta_once_the_job_has_run_a_second() -> None:
+    early = formatting.job_progress(_job(1_000, 10_000, 90_000, 12))
+    assert early == "renumber #3: 1,000/10,000 rows · measuring the rate…"
+    later = formatting.job_progress(_job(4_000, 10_000, 2_000, 2_000))
+    assert later == "renumber #3: 4,000/10,000 rows · 2,000 rows/s · ETA 3 s"
+    stopping = formatting.job_progress(_job(4_000, 10_000, 2_000, 2_000), stopping=True)
+    assert stopping.endswith(" · stopping after this batch…")
+
+
+def test_duration() -> None:
+    assert [formatting.duration(s) for s in (0, 42.9, 185, 7_800)] == [
+        "0 s",
+        "42 s",
+        "3 min 5 s",
+        "2 h 10 min",
+    ]

@@ -165,3 +165,30 @@ def biggest_sessions(path: Path, n: int = 2) -> list[int]:
                 (n,),
             )
         ]
+
+
+def reverse(path: Path, session_id: int) -> None:
+    """Seq values in reverse of the order the rows were stored in."""
+    with raw(path) as conn:
+        conn.execute("UPDATE message SET seq = -seq WHERE session_id = ?", (session_id,))
+        conn.execute("UPDATE message SET seq = 100000 + seq WHERE session_id = ?", (session_id,))
+
+
+def reversed_corpus(tmp_path: Path, sessions: int = 3) -> Corpus:
+    """The real samples, ingested, with the seq of the largest `sessions` sessions reversed."""
+    corpus = build(tmp_path)
+    for sid in biggest_sessions(corpus.db, sessions):
+        reverse(corpus.db, sid)
+    return corpus
+
+
+def stop_after(batches: int, seen: list[int], batch_rows: int) -> dict[str, Any]:
+    """Keyword arguments for `jobs.run` / `jobs.apply`: fixed batches of `batch_rows`, no pause,
+    each batch's rows-done appended to `seen`, and a stop (as the user's) after `batches`."""
+    return {
+        "batch_s": None,
+        "batch_rows": batch_rows,
+        "pause_s": 0,
+        "progress": lambda st: seen.append(st.rows_done),
+        "should_stop": lambda: len(seen) >= batches,
+    }

@@ -28,18 +28,14 @@ from tests.store.repair_support import (
     cli,
     kinds,
     raw,
+    reverse,
+    reversed_corpus,
     seq_rows,
     snapshot,
+    stop_after,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def reverse(path: Path, session_id: int) -> None:
-    """Seq values in reverse of the order the rows were stored in."""
-    with raw(path) as conn:
-        conn.execute("UPDATE message SET seq = -seq WHERE session_id = ?", (session_id,))
-        conn.execute("UPDATE message SET seq = 100000 + seq WHERE session_id = ?", (session_id,))
 
 
 def assert_numbered(path: Path, session_id: int) -> None:
@@ -103,20 +99,11 @@ def test_large_session_renumbered_while_messages_are_appended(
 
 
 def test_stopped_job_resumes_where_it_stopped(tmp_path: Path) -> None:
-    corpus = build(tmp_path)
-    for sid in biggest_sessions(corpus.db, 3):
-        reverse(corpus.db, sid)
+    corpus = reversed_corpus(tmp_path)
     store_db.open_store(corpus.db)
     job_id = jobs.create("renumber", {"sessions": None, "sources": []})
     batches: list[int] = []
-    first = jobs.run(
-        job_id,
-        batch_s=None,
-        batch_rows=6,
-        pause_s=0,
-        progress=lambda st: batches.append(st.rows_done),
-        should_stop=lambda: len(batches) >= 3,
-    )
+    first = jobs.run(job_id, **stop_after(3, batches, batch_rows=6))
     assert first.status == "cancelled" and 0 < first.rows_done < first.rows_total
     state = json.loads(Job.get_by_id(job_id).params)["state"]
     assert first.cursor > 0 or state.get("session"), "nothing says where the job stopped"

@@ -13,42 +13,19 @@ from store.findings import Findings, JobFact
 from store.models import Job
 from store.problems import summarize
 from tests.store.repair_support import (
-    Corpus,
     assert_logs_intact,
-    biggest_sessions,
-    build,
     cli,
     kinds,
-    raw,
+    reversed_corpus,
+    stop_after,
 )
-
-
-def reverse(path: Path, session_id: int) -> None:
-    """Seq values in reverse of the order the rows were stored in."""
-    with raw(path) as conn:
-        conn.execute("UPDATE message SET seq = -seq WHERE session_id = ?", (session_id,))
-        conn.execute("UPDATE message SET seq = 100000 + seq WHERE session_id = ?", (session_id,))
-
-
-def damaged(tmp_path: Path) -> Corpus:
-    corpus = build(tmp_path)
-    for sid in biggest_sessions(corpus.db, 3):
-        reverse(corpus.db, sid)
-    return corpus
 
 
 def pause_renumber(path: Path, batches: list[int]) -> jobs.JobStatus:
     """A renumber job of every session, stopped by the user after its first batch."""
     store_db.open_store(path)
     job_id = jobs.create("renumber", {"sessions": None, "sources": []})
-    paused = jobs.run(
-        job_id,
-        batch_s=None,
-        batch_rows=4,
-        pause_s=0,
-        progress=lambda st: batches.append(st.rows_done),
-        should_stop=lambda: len(batches) >= 1,
-    )
+    paused = jobs.run(job_id, **stop_after(1, batches, batch_rows=4))
     assert paused.status == "cancelled" and paused.finished_at is None
     assert 0 < paused.rows_done < paused.rows_total
     return paused
@@ -57,18 +34,11 @@ def pause_renumber(path: Path, batches: list[int]) -> jobs.JobStatus:
 def test_a_paused_job_is_reported_planned_and_resumed(tmp_path: Path) -> None:
     """Stopped after one batch of a plan: the check reports it, the next plan resumes that very
     job (rows done keep growing from where it stopped), and the store ends up healthy."""
-    path = damaged(tmp_path).db
+    path = reversed_corpus(tmp_path).db
     store_db.open_store(path)
     first = repair.plan(checks.run().findings)
     batches: list[int] = []
-    results = jobs.apply(
-        first,
-        batch_s=None,
-        batch_rows=4,
-        pause_s=0,
-        progress=lambda st: batches.append(st.rows_done),
-        should_stop=lambda: len(batches) >= 1,
-    )
+    results = jobs.apply(first, **stop_after(1, batches, batch_rows=4))
     (stopped,) = results
     assert stopped.name == "renumber" and stopped.status == "cancelled"
     assert 0 < stopped.rows_done < stopped.rows_total
@@ -99,7 +69,7 @@ def test_a_paused_job_is_reported_planned_and_resumed(tmp_path: Path) -> None:
 
 def test_a_dismissed_job_is_done_with(tmp_path: Path) -> None:
     """`jobs.dismiss` also leaves status `cancelled`, but finished: never reported again."""
-    paused = pause_renumber(damaged(tmp_path).db, [])
+    paused = pause_renumber(reversed_corpus(tmp_path).db, [])
     assert [j.id for j in jobs.troubled().paused] == [paused.id]
     jobs.dismiss(paused.id, "not wanted")
     assert jobs.troubled() == ([], [], [])
@@ -145,7 +115,7 @@ def test_paused_jobs_are_planned_in_the_order_they_were_made() -> None:
 def test_cli_shows_and_resumes_a_paused_job(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    corpus = damaged(tmp_path)
+    corpus = reversed_corpus(tmp_path)
     path = corpus.db
     paused = pause_renumber(path, [])
     store_db.close()

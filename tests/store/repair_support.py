@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -192,3 +194,22 @@ def stop_after(batches: int, seen: list[int], batch_rows: int) -> dict[str, Any]
         "progress": lambda st: seen.append(st.rows_done),
         "should_stop": lambda: len(seen) >= batches,
     }
+
+
+@contextmanager
+def running_elsewhere() -> Iterator[tuple[int, int]]:
+    """A recount job of the open store that another live process runs (a sleeping child holds
+    the pid): yields (job id, pid); the child is killed on exit."""
+    from store import funnel, jobs
+    from store.models import Job
+
+    job_id = jobs.create("recount", {"sessions": None, "sources": []})
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        Job.update(status="running", pid=other.pid, updated_at=funnel.now_ms()).where(
+            Job.id == job_id
+        ).execute()
+        yield job_id, other.pid
+    finally:
+        other.kill()
+        other.wait()

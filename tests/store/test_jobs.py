@@ -30,6 +30,7 @@ from tests.store.repair_support import (
     raw,
     reverse,
     reversed_corpus,
+    running_elsewhere,
     seq_rows,
     snapshot,
     stop_after,
@@ -175,18 +176,10 @@ def test_failed_job_says_why_and_is_retried_by_repair(
 
 def test_a_job_running_elsewhere_is_not_run_twice(tmp_path: Path) -> None:
     store_db.open_store(tmp_path / "s.db")
-    job_id = jobs.create("recount", {"sessions": None, "sources": []})
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
-        Job.update(status="running", pid=other.pid, updated_at=funnel.now_ms()).where(
-            Job.id == job_id
-        ).execute()
+    with running_elsewhere() as (job_id, _pid):
         with pytest.raises(StoreError, match="running in process"):
             jobs.run(job_id)
         assert jobs.troubled() == ([], [], [])
-    finally:
-        other.kill()
-        other.wait()
     dead = jobs.troubled().dead
     assert [j.id for j in dead] == [job_id]
 
@@ -198,12 +191,7 @@ def test_one_repair_at_a_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     first, _ = biggest_sessions(corpus.db, 2)
     reverse(corpus.db, first)
     store_db.open_store(corpus.db)
-    job_id = jobs.create("recount", {"sessions": None, "sources": []})
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
-        Job.update(status="running", pid=other.pid, updated_at=funnel.now_ms()).where(
-            Job.id == job_id
-        ).execute()
+    with running_elsewhere() as (job_id, pid):
         before = snapshot(corpus.db)
         from store import checks, repair
 
@@ -212,13 +200,10 @@ def test_one_repair_at_a_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]
             jobs.apply(plan)
         code, out = cli(capsys, corpus.db, "repair", "--yes")
         assert code != 0
-        assert f"job #{job_id} recount is running in process {other.pid}" in out
+        assert f"job #{job_id} recount is running in process {pid}" in out
         assert "Traceback" not in out
         assert snapshot(corpus.db) == before  # nothing was changed, no job was added
         assert not list(corpus.db.parent.glob("*.bak-*"))  # and no backup was taken
-    finally:
-        other.kill()
-        other.wait()
 
 
 def test_repair_killed_mid_job_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from textual.widgets import DataTable, Label, Static
 from store import checks
 from store.job_types import JobStatus
 from store.plans import Plan
+from tests.store.repair_support import running_elsewhere
 from tests.tui.helpers import messages, settle, table_keys
 from tests.tui.scenarios import SIZE
 from tests.tui.stores import damage_store
@@ -287,20 +286,9 @@ async def test_enter_fixes_only_the_highlighted_problem(fixture_store: Path) -> 
 
 @pytest.fixture
 def other_repairer(damaged_store: Path) -> Iterator[int]:
-    """A repair job that another live process is running (its pid: a sleeping child)."""
-    from store import funnel, jobs
-    from store.models import Job
-
-    job_id = jobs.create("recount", {"sessions": None, "sources": []})
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
-        Job.update(status="running", pid=other.pid, updated_at=funnel.now_ms()).where(
-            Job.id == job_id
-        ).execute()
-        yield other.pid
-    finally:
-        other.kill()
-        other.wait()
+    """A repair job that another live process is running: its pid."""
+    with running_elsewhere() as (_job_id, pid):
+        yield pid
 
 
 async def test_a_repair_running_elsewhere_is_not_joined(other_repairer: int) -> None:

@@ -23,8 +23,11 @@ def fit_column(table: DataTable[object], flexible: str, minimum: int = 20) -> No
     if column.width != width:
         column.width = width
         column.auto_width = False
-        # No public way to resize a column: this private flag makes the table re-measure.
+        # No public way to resize a column: this private flag makes the table re-measure, and
+        # its line caches must go, or rows and header already drawn keep the old width until
+        # something else clears them (seen as a header one cell narrower than its rows).
         table._require_update_dimensions = True
+        table._clear_caches()
         table.refresh()
 
 

@@ -17,8 +17,14 @@ import zstandard
 
 from store import logs
 from store.db import connection
-from store.parsers.blocks import BLOCK_SEP, block_index
-from store.records import FALLBACK_PREFIX, MessageRecord, PartRecord, SessionInfo
+from store.records import (
+    BLOCK_SEP,
+    FALLBACK_PREFIX,
+    MessageRecord,
+    PartRecord,
+    SessionInfo,
+    block_index,
+)
 
 log = logs.get("append")
 
@@ -312,7 +318,7 @@ def hide_blocks_after(
     session_id: int, group_id: str, keep: int, conn: sqlite3.Connection | None = None
 ) -> int:
     """Hide the rows `<group>#<i>` with `i >= keep` of a message that was written again with
-    fewer rows (see `store.parsers.blocks`); returns how many were hidden."""
+    fewer rows (see `store.ingest.parsers.blocks`); returns how many were hidden."""
     c = conn or connection()
     head = group_id + BLOCK_SEP
     # A prefix range on the (session_id, stable_id) unique index: '#' + 1 is '$'.

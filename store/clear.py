@@ -9,8 +9,8 @@ deleted by primary key, in bounded batches, each through the commit funnel.
 from __future__ import annotations
 
 from store import funnel
-from store.db import connection, db
-from store.models import ChatMessage, Session, Source
+from store.db import connection
+from store.models import ChatMessage, Session, Source, db
 
 BATCH = 1000
 

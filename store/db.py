@@ -1,8 +1,8 @@
 """The database and its settings: where the store lives, how it is opened, and units of work.
 
-One `DatabaseProxy` (`db`) is bound to the open store. Peewee keeps one connection per thread;
-every public store function runs inside `reading()` or the commit funnel, so a Textual thread
-worker never leaves a connection half-used.
+The one `DatabaseProxy` (`store.models.db`, where the models are declared) is bound to the open
+store. Peewee keeps one connection per thread; every public store function runs inside `reading()`
+or the commit funnel, so a Textual thread worker never leaves a connection half-used.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import platformdirs
-from peewee import DatabaseError, DatabaseProxy, SqliteDatabase
+from peewee import DatabaseError, SqliteDatabase
 
+from store import schema
 from store.errors import StoreUnusable
-
-db = DatabaseProxy()
-"""The store every model is bound to; `open_store` initialises it."""
+from store.models import db
 
 BUSY_TIMEOUT_S = 5.0
 PRAGMAS: dict[str, object] = {
@@ -69,8 +68,6 @@ def open_store(
         db.close()
     db.initialize(database)
     if migrate:
-        from store import schema  # schema imports models, which import this module
-
         try:
             with db.connection_context():
                 schema.migrate()

@@ -20,8 +20,7 @@ from typing import Generic, TypeVar
 from peewee import PeeweeException
 
 from store import logs
-from store.db import db
-from store.models import Failure
+from store.models import Failure, db
 from store.records import FailureRow
 
 T = TypeVar("T")

@@ -11,13 +11,15 @@ from peewee import (
     BigIntegerField,
     BlobField,
     BooleanField,
+    DatabaseProxy,
     ForeignKeyField,
     IntegerField,
     Model,
     TextField,
 )
 
-from store.db import db
+db = DatabaseProxy()
+"""The store every model is bound to; `store.db.open_store` initialises it."""
 
 
 class BaseModel(Model):

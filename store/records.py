@@ -293,3 +293,24 @@ class FailureRow:
             "error": self.error,
             "detail": self.detail,
         }
+
+
+# ------------------------------------------------------------------------------------------
+# Blocks: one native message stored as several rows (see `store.ingest.parsers.blocks`)
+
+BLOCK_SEP = "#"
+"""Separates a native message id from its block number in a `stable_id` (`<id>#<i>`)."""
+
+
+def block_id(native_id: str, index: int) -> str:
+    """The `stable_id` of block `index` of a native message."""
+    return native_id if index == 0 else f"{native_id}{BLOCK_SEP}{index}"
+
+
+def block_index(native_id: str, stable_id: str) -> int | None:
+    """The block number a `stable_id` has within `native_id`'s group, or None if not one."""
+    if stable_id == native_id:
+        return 0
+    head = native_id + BLOCK_SEP
+    tail = stable_id[len(head) :] if stable_id.startswith(head) else ""
+    return int(tail) if tail.isdigit() else None

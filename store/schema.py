@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from store.db import db
 from store.errors import StoreUnusable
-from store.models import MODELS
+from store.models import MODELS, db
 
 SCHEMA_VERSION = 1
 

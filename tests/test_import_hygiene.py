@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_store_imports_no_textual_or_rich() -> None:
     modules = sorted(m.name for m in pkgutil.walk_packages(store.__path__, "store."))
-    assert "store.ingest" in modules and "store.parsers.claude" in modules
+    assert "store.ingest.driver" in modules and "store.ingest.parsers.claude" in modules
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"

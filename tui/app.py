@@ -44,8 +44,8 @@ from tui.screens.help import binding_commands
 from tui.screens.sessions import SessionsScreen
 
 if TYPE_CHECKING:
-    from store.job_types import JobStatus
-    from store.plans import Plan
+    from store.repair.job_types import JobStatus
+    from store.repair.plans import Plan
     from tui.screens.repair import RepairScreen
 
 log = logs.get("tui")
@@ -94,7 +94,7 @@ class ConvoApp(QuietCrashes, App[None]):
         """The running repair job's latest progress (None before its first batch)."""
         self.repair_pacing: dict[str, Any] = {}
         """Keyword arguments for `jobs.apply` (batch_rows, pause_s, batch_s); empty for the
-        measured defaults of store.runner."""
+        measured defaults of store.repair.runner."""
         self.repair_interrupted = False
         """The app closed while a repair ran: it was stopped after its batch (resumable)."""
         self._repair_stop = threading.Event()
@@ -144,8 +144,8 @@ class ConvoApp(QuietCrashes, App[None]):
     def _follow(self, roots: list[Path]) -> None:
         # watchfiles blocks on the OS's change notifications (no polling loop): an idle app
         # wakes once a second to check the stop event, nothing more.
-        from store.follow import ingest_on_change, watch_roots
-        from store.ingest import IngestReport
+        from store.ingest.driver import IngestReport
+        from store.ingest.follow import ingest_on_change, watch_roots
 
         def stored(report: IngestReport) -> None:
             self.post_message(LiveIngested(report))
@@ -182,7 +182,7 @@ class ConvoApp(QuietCrashes, App[None]):
         description="Reading new agent log lines",
     )
     def _backfill(self, roots: list[Path]) -> None:
-        from store.ingest import Ingester, Progress
+        from store.ingest.driver import Ingester, Progress
 
         worker = get_current_worker()
         added = 0
@@ -255,7 +255,7 @@ class ConvoApp(QuietCrashes, App[None]):
         description="Repairing the store",
     )
     def _repair(self, plan: Plan) -> None:
-        from store import jobs, rebuild
+        from store.repair import jobs, rebuild
 
         worker = get_current_worker()
 
@@ -397,7 +397,7 @@ def run_app(
         notice: a notification to show on start.
     """
     from store import views
-    from store.ingest import default_roots, discover
+    from store.ingest.driver import default_roots, discover
 
     roots = default_roots()
     # A fresh machine may have an agent's folder with nothing in it yet: look for log files,

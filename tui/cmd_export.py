@@ -1,8 +1,8 @@
 """`convo export SESSION [--format md|jsonl] [-o FILE]`: a session as Markdown, or its log lines.
 
 Both formats come from the store alone, so a session whose log file is gone still exports:
-Markdown through `store.export_md` (the same renderer as the app's export key), JSONL through
-`store.export` (the original records, byte for byte where the agent's format allows).
+Markdown through `store.export.markdown` (the same renderer as the app's export key), JSONL through
+`store.export.jsonl` (the original records, byte for byte where the agent's format allows).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from store import export, export_md, pages
+from store import pages
+from store.export import jsonl, markdown
 from tui.cli import EXIT_OK, CliError
 from tui.commands import open_db
 
@@ -45,11 +46,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     def write(out: BinaryIO) -> None:
         if args.format == "jsonl":
-            export.write_jsonl(row.id, out, include_stale=args.stale)
+            jsonl.write_jsonl(row.id, out, include_stale=args.stale)
             return
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=True)
         try:
-            export_md.write(row, text)
+            markdown.write(row, text)
             text.flush()
         finally:
             text.detach()  # the caller owns `out`

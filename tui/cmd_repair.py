@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from store import checks, jobs, rebuild, repair
 from store import db as store_db
 from store.errors import StoreUnusable
-from store.findings import Problem, short_sessions
-from store.plans import many
+from store.repair import checks, jobs, planner, rebuild
+from store.repair.findings import Problem, short_sessions
+from store.repair.plans import many
 from tui.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, db_path, print_json
 
 PREVIEW_LINES = 8
@@ -119,7 +119,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
     path = _path(args)
     with _steps("checking") as step:
         report = checks.check_path(path, progress=step)
-    plan = repair.plan_rebuild(report.unusable) if report.unusable else repair.plan(report.findings)
+    plan = (
+        planner.plan_rebuild(report.unusable) if report.unusable else planner.plan(report.findings)
+    )
     if args.json:
         print_json({"check": report.to_json(), "plan": plan.to_json()})
     else:
@@ -162,7 +164,7 @@ def _confirm() -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _print_plan(plan: repair.Plan) -> None:
+def _print_plan(plan: planner.Plan) -> None:
     if plan.empty:
         print("nothing to repair")
         return
@@ -173,7 +175,7 @@ def _print_plan(plan: repair.Plan) -> None:
             print(f"       {line}")
 
 
-def _preview(step: repair.Step) -> Iterator[str]:
+def _preview(step: planner.Step) -> Iterator[str]:
     lines = [f"delete {d.table} #{d.id}: {d.reason}" for d in step.deletes]
     lines += [f"session {c.session_id}: #{c.id} seq {c.old} -> {c.new}" for c in step.renumbers]
     lines += [f"file {f}" for f in step.files]

@@ -9,8 +9,8 @@ from typing import Any
 
 from store import db as store_db
 from store import pages
-from store.ingest import Ingester, IngestReport, Progress
-from store.parsers import PARSERS
+from store.ingest.driver import Ingester, IngestReport, Progress
+from store.ingest.parsers.registry import PARSERS
 from store.records import MessageRow, SessionRow
 from tui.cli import EXIT_ERROR, EXIT_OK, CliError, db_path, fmt_time, print_json
 

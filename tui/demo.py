@@ -16,7 +16,7 @@ import platformdirs
 from store import db as store_db
 from store import views
 from store.errors import StoreError
-from store.ingest import Ingester
+from store.ingest.driver import Ingester
 
 SEED = 7
 PRESET = "demo"
@@ -53,10 +53,10 @@ def open_demo_store(root: Path | None = None) -> Path:
 
 def _generate(logs_dir: Path) -> None:
     try:
-        from store import synth
-    except ImportError as err:  # pragma: no cover - until store.synth lands
+        from store.demo import synth
+    except ImportError as err:  # pragma: no cover - until store.demo.synth lands
         raise StoreError(
-            "the demo corpus generator (store.synth) is not available", title="No demo"
+            "the demo corpus generator (store.demo.synth) is not available", title="No demo"
         ) from err
     if logs_dir.exists():
         shutil.rmtree(logs_dir)

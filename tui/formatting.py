@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from store.job_types import JobStatus
+    from store.repair.job_types import JobStatus
 
 clock: Callable[[], float] = time.time
 """Seconds since the epoch: the app's idea of now. Tests replace it."""

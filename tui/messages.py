@@ -18,10 +18,10 @@ from store.records import FailureRow, MessageRow, SessionRow
 if TYPE_CHECKING:  # the ingest driver is imported by the backfill only, not at start-up
     from pathlib import Path
 
-    from store.checks import CheckReport
-    from store.ingest import IngestReport
-    from store.job_types import JobStatus
-    from store.plans import Plan
+    from store.ingest.driver import IngestReport
+    from store.repair.checks import CheckReport
+    from store.repair.job_types import JobStatus
+    from store.repair.plans import Plan
 
 
 @dataclass

@@ -274,8 +274,8 @@ def row(
 
 
 def check_cost(path: Path) -> dict[str, Any]:
-    from store import checks
     from store import db as store_db
+    from store.repair import checks
 
     with closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA quick_check").fetchall()  # warm the OS cache for both
@@ -306,7 +306,7 @@ def check_cost(path: Path) -> dict[str, Any]:
 
 def renumber_under_load(path: Path, sessions: int, work: Path) -> list[dict[str, Any]]:
     from store import db as store_db
-    from store import jobs
+    from store.repair import jobs
 
     break_every_seq(path)
     copy = work / "baseline.db"

@@ -5,14 +5,15 @@ the same run (machines are shared and noisy; ratios hold where absolute numbers 
                                         [--out bench-results/bench.json] [--only NAME,...]
                                         [--repeat N] [--no-ccl] [--keep]
 
-A seeded corpus (`store.synth`) is generated into a temporary folder, then every metric in
+A seeded corpus (`store.demo.synth`) is generated into a temporary folder, then every metric in
 `METRICS` runs in order and adds rows to the report: a table on stdout (metric, value, baseline,
 ratio, target, PASS/MISSED) and a JSON file with the machine, preset, seed and time. The exit
 status is 0 even when a target is missed: this is a report, not a test.
 
 Metrics today:
 
-1. `ingest`: first ingest through `store.ingest.Ingester` (parsing included) into a fresh store,
+1. `ingest`: first ingest through `store.ingest.driver.Ingester` (parsing included) into a fresh
+   store,
    messages/s, against raw `sqlite3.executemany` of the same message and part rows (parsed and
    compressed beforehand, seq and ids assigned by Python) into a fresh file with the same schema
    and pragmas, committed in the same chunks. Target >= 0.5.
@@ -145,7 +146,7 @@ class Bench:
     repeat: int
     use_ccl: bool
     stats: Any = None
-    """`store.synth.CorpusStats` of the generated corpus."""
+    """`store.demo.synth.CorpusStats` of the generated corpus."""
     runs: list[IngestRun] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form details metrics want in the JSON file."""
@@ -241,7 +242,7 @@ def ingest_in_child(corpus: Path, db: Path) -> IngestRun:
 def _ingest_child(corpus: Path, db: Path) -> None:
     """Body of the ingest child: prints one JSON line for `ingest_in_child`."""
     from store import db as store_db
-    from store.ingest import Ingester
+    from store.ingest.driver import Ingester
 
     store_db.open_store(db)
     rss = _rss_kb()
@@ -335,15 +336,15 @@ def raw_insert_rate(corpus: Path, db: Path) -> float:
 
 
 def _jsonl_files(corpus: Path) -> Iterator[Path]:
-    from store.ingest import discover
+    from store.ingest.driver import discover
 
     return discover([corpus])
 
 
 def _raw_chunks(path: Path, ids: _RawIds) -> Iterator[_RawRows]:
     """Parse a file with convo's own parser, a chunk at a time, as the ingester does."""
-    from store.ingest import CHUNK_LINES, sniff_agent
-    from store.parsers import PARSERS
+    from store.ingest.driver import CHUNK_LINES, sniff_agent
+    from store.ingest.parsers.registry import PARSERS
     from store.records import ParseState
 
     with path.open("rb") as fh:
@@ -769,7 +770,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ingest_child:
         _ingest_child(Path(args.ingest_child[0]), Path(args.ingest_child[1]))
         return 0
-    from store import logs, synth
+    from store import logs
+    from store.demo import synth
 
     started = time.time()
     work = Path(tempfile.mkdtemp(prefix="convo-bench-", dir=args.workdir))

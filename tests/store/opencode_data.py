@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from store.db import reading
-from store.ingest import Ingester, IngestReport
+from store.ingest.driver import Ingester, IngestReport
 
 SCHEMA = """
 CREATE TABLE session (

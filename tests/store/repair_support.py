@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from store import db as store_db
-from store.ingest import Ingester
+from store.ingest.driver import Ingester
 from tests.conftest import CLAUDE, CODEX
 from tui.cli import main
 
@@ -200,8 +200,9 @@ def stop_after(batches: int, seen: list[int], batch_rows: int) -> dict[str, Any]
 def running_elsewhere() -> Iterator[tuple[int, int]]:
     """A recount job of the open store that another live process runs (a sleeping child holds
     the pid): yields (job id, pid); the child is killed on exit."""
-    from store import funnel, jobs
+    from store import funnel
     from store.models import Job
+    from store.repair import jobs
 
     job_id = jobs.create("recount", {"sessions": None, "sources": []})
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])

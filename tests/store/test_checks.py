@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from store import checks, fingerprints
 from store import db as store_db
-from store.findings import IndexSpec
+from store.repair import checks, fingerprints
+from store.repair.findings import IndexSpec
 from tests.conftest import CODEX
 from tests.store.repair_support import build, cli, ingest_into, raw
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from store import clear
 from store import db as store_db
-from store.ingest import Ingester
+from store.ingest.driver import Ingester
 from tests.conftest import CLAUDE
 
 SAMPLE = CLAUDE / "daaain__claude-code-log/test/test_data/representative_messages.jsonl"

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from store import export, pages
+from store import pages
 from store.db import connection, reading
-from store.ingest import Ingester
+from store.export import jsonl
+from store.ingest.driver import Ingester
 from tui.cli import main
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -36,7 +37,7 @@ def only_session() -> int:
 
 def exported(session_id: int, **kwargs: bool) -> bytes:
     out = io.BytesIO()
-    export.write_jsonl(session_id, out, **kwargs)
+    jsonl.write_jsonl(session_id, out, **kwargs)
     return out.getvalue()
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from watchfiles import Change
 
-from store import ingest as ingest_module
 from store import pages
 from store.db import reading
-from store.follow import changed_sources, ingest_on_change, watch_roots
-from store.ingest import Ingester, IngestReport, ingest_changed
+from store.ingest import driver
+from store.ingest.driver import Ingester, IngestReport, ingest_changed
+from store.ingest.follow import changed_sources, ingest_on_change, watch_roots
 from tests.store.opencode_data import T0, add_message, add_part, add_session, make_db, text, user
 
 WAIT_S = 5.0
@@ -160,7 +160,7 @@ def test_ingest_changed_reads_only_what_it_is_given(tmp_path: Path, db_file: Pat
 def test_a_stopped_pass_resumes_where_it_stopped(
     tmp_path: Path, db_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest_module, "CHUNK_LINES", 3)
+    monkeypatch.setattr(driver, "CHUNK_LINES", 3)
     log = start_log(tmp_path / "chats")
     with log.open("a") as fh:
         fh.writelines(gemini_line(i) for i in range(20))

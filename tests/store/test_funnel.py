@@ -7,7 +7,7 @@ from pathlib import Path
 
 from store import append, funnel, pages
 from store import db as store_db
-from store.ingest import Ingester
+from store.ingest.driver import Ingester
 from store.records import PartRecord, SessionInfo
 from tests.conftest import copy_fixture
 

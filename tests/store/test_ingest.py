@@ -13,7 +13,7 @@ import pytest
 
 from store import db as store_db
 from store import pages
-from store.ingest import Ingester
+from store.ingest.driver import Ingester
 from tests.conftest import CLAUDE, CODEX, FIXTURES
 
 CLAUDE_TURNS = (

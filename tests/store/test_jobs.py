@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from store import append, funnel, jobs
+from store import append, funnel
 from store import db as store_db
 from store.errors import StoreError
 from store.models import Job
 from store.records import MessageRecord
+from store.repair import jobs
 from tests.store.repair_support import (
     assert_logs_intact,
     biggest_sessions,
@@ -193,9 +194,9 @@ def test_one_repair_at_a_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     store_db.open_store(corpus.db)
     with running_elsewhere() as (job_id, pid):
         before = snapshot(corpus.db)
-        from store import checks, repair
+        from store.repair import checks, planner
 
-        plan = repair.plan(checks.run(logs=False).findings)
+        plan = planner.plan(checks.run(logs=False).findings)
         with pytest.raises(StoreError, match=f"job #{job_id} recount is running in process"):
             jobs.apply(plan)
         code, out = cli(capsys, corpus.db, "repair", "--yes")

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from store import export, pages
+from store import pages
 from store.db import reading
-from store.ingest import Ingester, IngestReport
+from store.export import jsonl
+from store.ingest.driver import Ingester, IngestReport
 from tests.store.opencode_data import T0, add_message, add_part, add_session, make_db, text, user
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -105,7 +106,7 @@ def test_deleted_log_keeps_its_session(
     session = rows[0] if not native else pages.session(native)
     before = pages.messages_after(session.id)
     raw = io.BytesIO()
-    export.write_jsonl(session.id, raw)
+    jsonl.write_jsonl(session.id, raw)
     assert before and raw.getvalue()
 
     delete(log)
@@ -117,7 +118,7 @@ def test_deleted_log_keeps_its_session(
     assert pages.sessions(flt=pages.SessionFilter(include_gone=False)) == []
     assert pages.messages_after(session.id) == before  # shown in full, from the store
     again = io.BytesIO()
-    export.write_jsonl(session.id, again)
+    jsonl.write_jsonl(session.id, again)
     assert again.getvalue() == raw.getvalue()
     if setup in (claude, codex):
         assert again.getvalue() == (CLAUDE if setup is claude else CODEX).read_bytes()

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from store import locate, pages
+from store import pages
 from store.db import connection, reading
-from store.ingest import default_roots, discover
-from store.parsers import opencode
+from store.ingest import locate
+from store.ingest.driver import default_roots, discover
+from store.ingest.parsers import opencode
 from store.records import (
     KIND_PROMPT,
     KIND_SYSTEM,

@@ -15,8 +15,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from store import opencode_db, pages
+from store import pages
 from store.db import reading
+from store.ingest import opencode_db
 from store.models import Source
 from store.records import KIND_PROMPT, KIND_TEXT, KIND_TOOL_CALL, KIND_TOOL_RESULT
 from tests.conftest import FIXTURES as ALL_FIXTURES

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from store.parsers import claude
+from store.ingest.parsers import claude
 from store.records import (
     KIND_META,
     KIND_PROMPT,

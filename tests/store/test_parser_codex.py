@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from store.parsers import codex
+from store.ingest.parsers import codex
 from store.records import (
     KIND_EVENT,
     KIND_META,

@@ -12,9 +12,9 @@ import pytest
 
 from store import pages
 from store.db import connection, reading
-from store.ingest import Ingester, IngestReport, discover
-from store.ingest import default_roots as ingest_roots
-from store.parsers import claude, codex, gemini
+from store.ingest.driver import Ingester, IngestReport, discover
+from store.ingest.driver import default_roots as ingest_roots
+from store.ingest.parsers import claude, codex, gemini
 from store.records import (
     FALLBACK_PREFIX,
     KIND_META,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from store import checks, jobs, repair
 from store import db as store_db
-from store.findings import Findings, JobFact
 from store.models import Job
-from store.problems import summarize
+from store.repair import checks, jobs, planner
+from store.repair.findings import Findings, JobFact
+from store.repair.problems import summarize
 from tests.store.repair_support import (
     assert_logs_intact,
     cli,
@@ -36,7 +36,7 @@ def test_a_paused_job_is_reported_planned_and_resumed(tmp_path: Path) -> None:
     job (rows done keep growing from where it stopped), and the store ends up healthy."""
     path = reversed_corpus(tmp_path).db
     store_db.open_store(path)
-    first = repair.plan(checks.run().findings)
+    first = planner.plan(checks.run().findings)
     batches: list[int] = []
     results = jobs.apply(first, **stop_after(1, batches, batch_rows=4))
     (stopped,) = results
@@ -51,7 +51,7 @@ def test_a_paused_job_is_reported_planned_and_resumed(tmp_path: Path) -> None:
     assert f"#{stopped.id} renumber ({stopped.rows_done}/" in paused.detail
     assert "resume" in paused.detail
 
-    plan = repair.plan(report.findings)
+    plan = planner.plan(report.findings)
     resume = next(s for s in plan.steps if s.action == "resume" and stopped.id in s.params["jobs"])
     assert "paused_job" in resume.kinds
 
@@ -83,7 +83,7 @@ def test_a_paused_job_no_runner_knows_is_dismissed(tmp_path: Path) -> None:
     Job.update(status="cancelled", rows_done=3, rows_total=10).where(Job.id == job_id).execute()
     (fact,) = jobs.troubled().paused
     assert not fact.known
-    plan = repair.plan(checks.run().findings)
+    plan = planner.plan(checks.run().findings)
     assert [(s.action, s.params) for s in plan.steps] == [("dismiss", {"jobs": [job_id]})]
     assert plan.steps[0].kinds == ("paused_job",)
     jobs.apply(plan)
@@ -97,7 +97,7 @@ def test_paused_jobs_are_planned_in_the_order_they_were_made() -> None:
     dead = JobFact(4, "recount", "pending", 0, 0, 99, None, known=True)
     alien = JobFact(5, "backfill", "cancelled", 1, 2, 99, None, known=False)
     f = Findings(dead_jobs=(dead,), paused_jobs=(paused, alien))
-    plan = repair.plan(f)
+    plan = planner.plan(f)
     assert [(s.action, s.params) for s in plan.steps] == [
         ("resume", {"jobs": [3, 4]}),
         ("dismiss", {"jobs": [5]}),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from store import repair
-from store.findings import Copy, DuplicateGroup, Findings, IndexSpec, SeqIssue
+from store.repair import planner
+from store.repair.findings import Copy, DuplicateGroup, Findings, IndexSpec, SeqIssue
 
 SEQ = IndexSpec("message_session_id_seq", "message", ("session_id", "seq"), True)
 STABLE = IndexSpec("message_session_id_stable_id", "message", ("session_id", "stable_id"), True)
@@ -22,7 +22,7 @@ def damaged() -> Findings:
 
 
 def test_a_fix_takes_the_steps_planned_before_it() -> None:
-    plan = repair.plan(damaged())
+    plan = planner.plan(damaged())
     assert [s.action for s in plan.steps] == [
         "drop_index",
         "dedupe",
@@ -41,6 +41,6 @@ def test_a_fix_takes_the_steps_planned_before_it() -> None:
 
 
 def test_a_note_has_no_steps() -> None:
-    plan = repair.plan(damaged())
+    plan = planner.plan(damaged())
     assert plan.through("stale_rows").empty
-    assert repair.plan(Findings()).through("duplicate").empty
+    assert planner.plan(Findings()).through("duplicate").empty

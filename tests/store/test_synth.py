@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 from store import db as store_db
-from store import synth
-from store.ingest import Ingester
-from store.parsers.common import iso_to_ms
+from store.demo import synth
+from store.ingest.driver import Ingester
+from store.ingest.parsers.common import iso_to_ms
 
 SCALE = 0.02
 """Of the small preset: ~1,000 lines, enough for every line shape and a few sub-agents."""

@@ -1,4 +1,5 @@
-"""store.views (find, jumps, windows, filter lists) and store.export_md, on a real store file."""
+"""store.views (find, jumps, windows, filter lists) and store.export.markdown, on a real store
+file."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from store import db as store_db
-from store import export_md, pages, views
+from store import pages, views
+from store.export import markdown
 from store.records import MessageRow, PartRow, SessionRow
 from tests.tui import stores
 
@@ -72,7 +74,7 @@ def test_agents_projects_and_emptiness(long_db: Path, tmp_path: Path) -> None:
 
 def test_export_streams_every_message_in_order(long_db: Path, tmp_path: Path) -> None:
     session = _session()
-    target = export_md.export_session(session, tmp_path / "out", batch=50)
+    target = markdown.export_session(session, tmp_path / "out", batch=50)
     assert target.name == f"claude-{stores.LONG_SESSION}.md"
     text = target.read_text()
     assert text.startswith("# Long haul: a 600-message session\n")
@@ -106,21 +108,21 @@ def _message(kind: str, text: str, **extra: object) -> MessageRow:
 
 def test_markdown_of_each_kind() -> None:
     prompt = _message("prompt", "hi", role="user")
-    assert export_md.render_message(prompt).startswith("\n## You · 2026-08-06 07:06:40 UTC\n\nhi\n")
+    assert markdown.render_message(prompt).startswith("\n## You · 2026-08-06 07:06:40 UTC\n\nhi\n")
     answer = _message("text", "**done**")
-    assert "## Agent · m ·" in export_md.render_message(answer, prompt)
-    assert "## Agent" not in export_md.render_message(answer, answer)
+    assert "## Agent · m ·" in markdown.render_message(answer, prompt)
+    assert "## Agent" not in markdown.render_message(answer, answer)
     call = _message(
         "tool_call", "Read: {}", parts=(PartRow("tool_call", '{"a": 1}', "Read", "t1", False),)
     )
-    assert '**Tool call: Read**\n\n```json\n{"a": 1}\n```' in export_md.render_message(call)
-    fenced = export_md.render_message(_message("tool_result", "a ``` b", role="tool"))
+    assert '**Tool call: Read**\n\n```json\n{"a": 1}\n```' in markdown.render_message(call)
+    fenced = markdown.render_message(_message("tool_result", "a ``` b", role="tool"))
     assert "````\na ``` b\n````" in fenced
 
 
 def test_write_to_a_stream(long_db: Path) -> None:
     out = io.StringIO()
-    export_md.write(_session(), out, batch=100)
+    markdown.write(_session(), out, batch=100)
     assert out.getvalue().count("## You") == 100
 
 
@@ -141,4 +143,4 @@ def test_filename_is_safe() -> None:
         source_path=None,
         gone_since=None,
     )
-    assert export_md.filename(row) == "claude-a_b_agent-1.md"
+    assert markdown.filename(row) == "claude-a_b_agent-1.md"

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from store import db as store_db
-from store.ingest import Ingester
+from store.ingest.driver import Ingester
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FROZEN_NOW = 1_786_795_200.0

@@ -13,9 +13,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Label, Static
 
-from store import checks
-from store.job_types import JobStatus
-from store.plans import Plan
+from store.repair import checks
+from store.repair.job_types import JobStatus
+from store.repair.plans import Plan
 from tests.store.repair_support import running_elsewhere
 from tests.tui.helpers import messages, settle, table_keys
 from tests.tui.scenarios import SIZE
@@ -106,7 +106,7 @@ def test_damage_is_real(fixture_store: Path) -> None:
 async def test_cancelled_repair_stays_resumable(
     fixture_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from store import jobs
+    from store.repair import jobs
 
     real_apply = jobs.apply
 
@@ -236,7 +236,7 @@ async def test_reopening_the_screen_shows_the_job_and_c_stops_it(gapped_store: P
 
 
 async def test_quitting_stops_the_repair_resumably(gapped_store: Path) -> None:
-    from store import jobs, repair
+    from store.repair import jobs, planner
 
     total = message_count(gapped_store)
     app = ConvoApp()
@@ -250,7 +250,7 @@ async def test_quitting_stops_the_repair_resumably(gapped_store: Path) -> None:
     assert (recount.status, recount.rows_done) == ("pending", 0)  # never started
     report = checks.run()
     assert {"seq_gap", "paused_job", "dead_job"} <= {p.kind for p in report.problems}
-    results = jobs.apply(repair.plan(report.findings))
+    results = jobs.apply(planner.plan(report.findings))
     assert results[0].id == job.id and results[0].status == "done"
     assert checks.run().ok
     sequences_intact(gapped_store, total)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.style import Style
 from textual.strip import Strip
 
-from store.job_types import JobStatus
 from store.records import MessageRow, PartRow
+from store.repair.job_types import JobStatus
 from tui import formatting
 from tui.widgets.message_render import (
     TEXT_LIMIT,

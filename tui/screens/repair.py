@@ -21,8 +21,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from store.findings import Problem, short_sessions
-from store.plans import Plan, Step, many
+from store.repair.findings import Problem, short_sessions
+from store.repair.plans import Plan, Step, many
 from tui import formatting
 from tui.messages import RepairChecked, RepairCheckProgressed
 from tui.screens.base import ConvoScreen
@@ -132,7 +132,7 @@ class RepairScreen(ConvoScreen):
         description="Checking the store",
     )
     def _check(self) -> None:
-        from store import checks, repair
+        from store.repair import checks, planner
 
         worker = get_current_worker()
 
@@ -145,9 +145,9 @@ class RepairScreen(ConvoScreen):
         except checks.Cancelled:
             return
         if report.unusable is not None:
-            plan = repair.plan_rebuild(report.unusable)
+            plan = planner.plan_rebuild(report.unusable)
         else:
-            plan = repair.plan(report.findings)
+            plan = planner.plan(report.findings)
         self.post_message(RepairChecked(report, plan))
 
     @on(RepairCheckProgressed)
@@ -362,8 +362,8 @@ COVERED = {
     "logs": ("the logs on disk", "files never ingested, grown, shrunk or gone"),
     "jobs": ("repair jobs", "interrupted, stopped or failed"),
 }
-"""What each step of `store.checks` looks at (by step name): the summary names the running step,
-the healthy screen lists them all."""
+"""What each step of `store.repair.checks` looks at (by step name): the summary names the running
+step, the healthy screen lists them all."""
 
 
 def _covered() -> Text:

@@ -19,7 +19,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Static
 
-from store import export_md, pages, views
+from store import pages, views
+from store.export import markdown
 from store.records import MessageRow, SessionRow
 from tui import formatting
 from tui.messages import BoundsLoaded, WindowLoaded
@@ -364,7 +365,7 @@ class TranscriptScreen(ConvoScreen):
         description="Exporting the session to Markdown",
     )
     def _export(self, folder: Path) -> None:
-        path = export_md.export_session(self.session, folder)
+        path = markdown.export_session(self.session, folder)
         self.notify(f"Exported to {path}", title="Export", markup=False, timeout=8)
 
     def action_back(self) -> None:

@@ -296,6 +296,39 @@ class FailureRow:
 
 
 # ------------------------------------------------------------------------------------------
+# What ingest reports to repair: log files out of step with the store, stored copies of a message
+
+
+@dataclass(frozen=True, slots=True)
+class LogDrift:
+    """A log file the store is out of step with.
+
+    reason: `new` (on disk, never ingested), `changed` (grown or rewritten since), `short` (the
+    store has fewer of its rows than were ingested from it), `gone` (no longer on disk).
+    """
+
+    path: str
+    reason: str
+    source_id: int | None = None
+    sessions: tuple[int, ...] = ()
+    expected: int = 0
+    actual: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """One stored copy of a message that is stored more than once."""
+
+    id: int
+    seq: int
+    source_path: str | None
+    line: int | None
+    matches_log: bool | None
+    """True: the stored raw record equals that line of the log; False: it differs; None: the log
+    (or that line) cannot be read."""
+
+
+# ------------------------------------------------------------------------------------------
 # Blocks: one native message stored as several rows (see `store.ingest.parsers.blocks`)
 
 BLOCK_SEP = "#"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from store.append import decompress
 from store.ingest.driver import SKIP_NAMES, default_roots, discover, sniff_agent
-from store.repair.findings import Copy, LogDrift
+from store.records import Copy, LogDrift
 
 
 @dataclass(frozen=True, slots=True)

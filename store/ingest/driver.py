@@ -7,14 +7,15 @@ half-written last line, and re-reads a file from the start when it shrank or its
 Re-running on unchanged files does no work.
 
 Whole-document files (Gemini's legacy `.json` chats and `logs.json`) are re-parsed whole each time
-they change, and opencode's database and JSON tree are read by `store.ingest.opencode_db` into the
-same writer. `ingest_changed` ingests just the paths a file watcher reported.
+they change, and opencode's database and JSON tree are read by `store.ingest.opencode_db` and
+`store.ingest.opencode_tree` into the same writer (they get this driver as their `Driver`).
+`store.ingest.follow.ingest_changed` ingests just the paths a file watcher reported.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,7 +23,7 @@ import orjson
 
 from store import append, funnel, logs
 from store.db import connection
-from store.ingest import locate
+from store.ingest import locate, opencode_db, opencode_tree
 from store.ingest.locate import SKIP_NAMES, default_roots, discover
 from store.ingest.parsers.registry import PARSERS
 from store.ingest.reading import (
@@ -46,8 +47,6 @@ from store.records import (
     block_index,
 )
 
-_FileWriter = FileWriter  # the name store.ingest.opencode_db uses
-
 __all__ = [
     "BLOCK",
     "CHUNK_BYTES",
@@ -63,7 +62,6 @@ __all__ = [
     "discover",
     "head_hash",
     "ingest",
-    "ingest_changed",
     "make_chunk",
     "prefetch",
     "sniff_agent",
@@ -119,17 +117,17 @@ class Ingester:
     def ingest_file(self, path: Path, known: Source | None = None) -> None:
         """Read what is new in one source (a log file, an opencode database or JSON tree)."""
         kind = locate.source_kind(path)
-        if kind in (locate.OPENCODE_DB, locate.OPENCODE_TREE):
-            from store.ingest import opencode_db  # it builds on this module's writer
-
-            opencode_db.ingest(self, path, known, kind)
-            return
         try:
-            stat = path.stat()
-            with path.open("rb") as fh:
-                self._ingest_open(
-                    path, fh, stat, known, kind in (locate.DOCUMENT, locate.PROMPT_LOG)
-                )
+            if kind == locate.OPENCODE_DB:
+                opencode_db.ingest_db(self, path, known)
+            elif kind == locate.OPENCODE_TREE:
+                opencode_tree.ingest_tree(self, path, known)
+            else:
+                stat = path.stat()
+                with path.open("rb") as fh:
+                    self._ingest_open(
+                        path, fh, stat, known, kind in (locate.DOCUMENT, locate.PROMPT_LOG)
+                    )
         except OSError as err:
             self.report.files_skipped["unreadable"] += 1
             self.report.errors.append(f"{path}: {err.strerror or err}")
@@ -160,7 +158,7 @@ class Ingester:
             self.report.files_skipped["unknown-format"] += 1
             log.info("skipped %s: not a known agent log", path)
             return
-        source = self._source_row(path, agent, known, rewritten)
+        source = self.source_row(path, agent, known, rewritten)
         if source is None:
             return
         self.report.files_read += 1
@@ -177,7 +175,7 @@ class Ingester:
             return True
         return bool(known.head_len) and head_hash(fh, known.head_len) != known.head_hash
 
-    def _source_row(
+    def source_row(
         self, path: Path, agent: str, known: Source | None, rewritten: bool
     ) -> Source | None:
         def work() -> Source:
@@ -361,36 +359,6 @@ def _split(records: list[Record]) -> list[list[Record]]:
             pieces.append([])
         pieces[-1].append(rec)
     return pieces
-
-
-def ingest_changed(paths: Iterable[Path], *, agent: str | None = None) -> IngestReport:
-    """Ingest just these changed paths: new, grown, rewritten or deleted logs.
-
-    Cheap enough to call on every batch of file-watcher events (`store.ingest.follow`): it looks up
-    only these paths' source rows, reads only what is new in each, and marks deleted ones gone.
-    Paths that are not logs are ignored; a database sidecar (`-wal`) or a file in opencode's JSON
-    tree stands for its source. Runs on the caller's thread, like `Ingester.run`.
-    """
-    ing = Ingester(agent=agent)
-    targets: dict[str, Path] = {}
-    for raw in paths:
-        target = locate.source_for(Path(_absolute(Path(raw))))
-        if target is not None:
-            targets.setdefault(str(target), target)
-    names = list(targets)
-    known: dict[str, Source] = {}
-    for start in range(0, len(names), 500):
-        batch = names[start : start + 500]
-        known.update((s.path, s) for s in Source.select().where(Source.path.in_(batch)))
-    ing.report.files_seen = len(targets)
-    gone = []
-    for name, target in targets.items():
-        if target.exists():
-            ing.ingest_file(target, known.get(name))
-        elif name in known and known[name].gone_since is None:
-            gone.append(known[name])
-    ing.set_gone(gone)
-    return ing.report
 
 
 def ingest(

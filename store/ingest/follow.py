@@ -8,11 +8,12 @@ events of one burst (`debounce_ms`), and a batch is one sorted list of distinct 
 
 Pure Python, no Textual: the app runs `watch_roots` in a thread worker and gives it a callback
 such as `ingest_on_change(...)`, which stores what changed with
-`store.ingest.driver.ingest_changed`.
+`ingest_changed`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -21,8 +22,10 @@ import watchfiles
 
 from store import logs
 from store.db import reading
-from store.ingest.driver import IngestReport, ingest_changed
+from store.ingest.driver import Ingester
 from store.ingest.locate import source_for
+from store.ingest.writing import IngestReport
+from store.models import Source
 
 log = logs.get("follow")
 
@@ -96,3 +99,33 @@ def ingest_on_change(
             on_report(report)
 
     return handle
+
+
+def ingest_changed(paths: Iterable[Path], *, agent: str | None = None) -> IngestReport:
+    """Ingest just these changed paths: new, grown, rewritten or deleted logs.
+
+    Cheap enough to call on every batch of file-watcher events (this module): it looks up
+    only these paths' source rows, reads only what is new in each, and marks deleted ones gone.
+    Paths that are not logs are ignored; a database sidecar (`-wal`) or a file in opencode's JSON
+    tree stands for its source. Runs on the caller's thread, like `Ingester.run`.
+    """
+    ing = Ingester(agent=agent)
+    targets: dict[str, Path] = {}
+    for raw in paths:
+        target = source_for(Path(os.path.abspath(Path(raw).expanduser())))
+        if target is not None:
+            targets.setdefault(str(target), target)
+    names = list(targets)
+    known: dict[str, Source] = {}
+    for start in range(0, len(names), 500):
+        batch = names[start : start + 500]
+        known.update((s.path, s) for s in Source.select().where(Source.path.in_(batch)))
+    ing.report.files_seen = len(targets)
+    gone = []
+    for name, target in targets.items():
+        if target.exists():
+            ing.ingest_file(target, known.get(name))
+        elif name in known and known[name].gone_since is None:
+            gone.append(known[name])
+    ing.set_gone(gone)
+    return ing.report

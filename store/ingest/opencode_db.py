@@ -26,16 +26,15 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import orjson
 
 from store import funnel, logs
-from store.ingest import locate
-from store.ingest.driver import Ingester, _FileWriter
 from store.ingest.parsers import opencode
 from store.ingest.parsers.common import scrub
+from store.ingest.writing import FileWriter, IngestReport
 from store.models import Source
 from store.records import BadLine, Record
 
@@ -50,30 +49,35 @@ BATCH = 200
 NO_LOWER_BOUND = -(1 << 62)
 
 
+class Driver(Protocol):
+    """What the readers of opencode need from the ingest driver that calls them."""
+
+    report: IngestReport
+
+    def source_row(
+        self, path: Path, agent: str, known: Source | None, rewritten: bool
+    ) -> Source | None: ...
+
+    def write_records(
+        self,
+        writer: FileWriter,
+        records: list[Record],
+        end: tuple[int, int, str],
+        *,
+        final: bool = True,
+    ) -> bool: ...
+
+
 class Unavailable(Exception):
     """The database cannot be read now (locked, unreadable); the pass is retried later."""
-
-
-def ingest(ing: Ingester, path: Path, known: Source | None, kind: str) -> None:
-    """Read what changed in an opencode database or JSON tree since the last pass."""
-    try:
-        if kind == locate.OPENCODE_DB:
-            _ingest_db(ing, path, known)
-        else:
-            from store.ingest import opencode_tree  # it builds on this module
-
-            opencode_tree.ingest_tree(ing, path, known)
-    except OSError as err:
-        ing.report.files_skipped["unreadable"] += 1
-        ing.report.errors.append(f"{path}: {err.strerror or err}")
-        log.warning("cannot read %s: %s", path, err)
 
 
 # ------------------------------------------------------------------------------------------
 # The database
 
 
-def _ingest_db(ing: Ingester, path: Path, known: Source | None) -> None:
+def ingest_db(ing: Driver, path: Path, known: Source | None) -> None:
+    """Read what changed in an opencode database since the last pass."""
     size, mtime, ino = _fingerprint(path)
     if unchanged(ing, known, size, mtime):
         return
@@ -104,7 +108,7 @@ def _fingerprint(path: Path) -> tuple[int, int, int]:
     return size, mtime, st.st_ino
 
 
-def unchanged(ing: Ingester, known: Source | None, size: int, mtime: int) -> bool:
+def unchanged(ing: Driver, known: Source | None, size: int, mtime: int) -> bool:
     if (
         known is not None
         and known.gone_since is None
@@ -120,21 +124,21 @@ def unchanged(ing: Ingester, known: Source | None, size: int, mtime: int) -> boo
 
 
 def begin(
-    ing: Ingester, path: Path, known: Source | None, ino: int
-) -> tuple[Source, _FileWriter, dict[str, Any]] | None:
+    ing: Driver, path: Path, known: Source | None, ino: int
+) -> tuple[Source, FileWriter, dict[str, Any]] | None:
     """The source row and writer for a pass, and the previous pass's state; None if the source
     row could not be written (the funnel has recorded why)."""
     previous = orjson.loads(known.state or "{}") if known is not None else {}
     # A database replaced by another file (same path, new inode) is read from the start.
     replaced = known is not None and previous.get("ino") not in (None, ino)
-    source = ing._source_row(path, opencode.AGENT, known, replaced)
+    source = ing.source_row(path, opencode.AGENT, known, replaced)
     if source is None:
         return None
     state = orjson.loads(source.state or "{}")
     state["ino"] = ino
     ing.report.files_read += 1
     ing.report.files_rewritten += int(replaced)
-    return source, _FileWriter(source, opencode.AGENT, ing.report), state
+    return source, FileWriter(source, opencode.AGENT, ing.report), state
 
 
 @contextmanager
@@ -221,10 +225,10 @@ WHERE time_updated >= ? AND message_id NOT IN (SELECT id FROM message) ORDER BY 
 
 
 def _read_db(
-    ing: Ingester,
+    ing: Driver,
     conn: sqlite3.Connection,
     source: Source,
-    writer: _FileWriter,
+    writer: FileWriter,
     state: dict[str, Any],
     how: str,
 ) -> bool:

@@ -20,11 +20,11 @@ from typing import Any
 import orjson
 
 from store.ingest import locate
-from store.ingest.driver import Ingester
 from store.ingest.opencode_db import (
     BATCH,
     NO_LOWER_BOUND,
     SLACK_MS,
+    Driver,
     begin,
     finish,
     log,
@@ -36,7 +36,8 @@ from store.models import Session, Source
 from store.records import BadLine, Record, SessionInfo
 
 
-def ingest_tree(ing: Ingester, storage: Path, known: Source | None) -> None:
+def ingest_tree(ing: Driver, storage: Path, known: Source | None) -> None:
+    """Read what changed in an opencode JSON tree since the last pass."""
     tree = _Tree(storage)
     if unchanged(ing, known, tree.count, tree.newest):
         return

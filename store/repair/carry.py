@@ -16,7 +16,7 @@ from store import funnel, logs
 from store.db import connection, reading
 from store.models import db
 from store.repair.fixes import RECOVERED_TITLE, VISIBLE, recount_tally
-from store.repair.rebuild import salvage
+from store.repair.salvage import salvage
 
 log = logs.get("carry")
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from store.records import Copy, LogDrift
+
 MAX_SESSIONS_SHOWN = 10
 """Session ids a human-readable line lists before it says `...`."""
 
@@ -55,19 +57,6 @@ class IndexMismatch:
 
     expected: IndexSpec
     actual: IndexSpec | None
-
-
-@dataclass(frozen=True, slots=True)
-class Copy:
-    """One stored copy of a message that is stored more than once."""
-
-    id: int
-    seq: int
-    source_path: str | None
-    line: int | None
-    matches_log: bool | None
-    """True: the stored raw record equals that line of the log; False: it differs; None: the log
-    (or that line) cannot be read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,22 +119,6 @@ class CountDrift:
     session_id: int
     stored: int
     actual: int
-
-
-@dataclass(frozen=True, slots=True)
-class LogDrift:
-    """A log file the store is out of step with.
-
-    reason: `new` (on disk, never ingested), `changed` (grown or rewritten since), `short` (the
-    store has fewer of its rows than were ingested from it), `gone` (no longer on disk).
-    """
-
-    path: str
-    reason: str
-    source_id: int | None = None
-    sessions: tuple[int, ...] = ()
-    expected: int = 0
-    actual: int = 0
 
 
 @dataclass(frozen=True, slots=True)

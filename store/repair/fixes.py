@@ -21,7 +21,7 @@ from store.db import connection
 from store.ingest.driver import Ingester
 from store.models import db
 from store.records import HIDDEN_KINDS
-from store.repair.runner import Batch, JobCtx, register
+from store.repair.job_types import Batch, JobCtx
 
 log = logs.get("fixes")
 
@@ -132,13 +132,11 @@ class BaseStep:
 # Indexes
 
 
-@register("reindex")
 class Reindex(BaseStep):
     def once(self, conn: sqlite3.Connection, params: dict[str, Any]) -> None:
         conn.execute(f'REINDEX "{params["index"]}"')
 
 
-@register("drop_index")
 class DropIndex(BaseStep):
     """Drop an index that cannot be rebuilt yet, and keep its non-unique stand-in meanwhile."""
 
@@ -148,7 +146,6 @@ class DropIndex(BaseStep):
             conn.execute(_create_sql(params["standin"], if_not_exists=True))
 
 
-@register("create_index")
 class CreateIndex(BaseStep):
     """Drop what stands in its way, create the declared index; all or nothing."""
 
@@ -169,7 +166,6 @@ def _create_sql(spec: dict[str, Any], *, if_not_exists: bool) -> str:
 # Rows
 
 
-@register("dedupe")
 class Dedupe(BaseStep):
     """Groups [place, keep, [delete...]], walked by `place` (the earliest copy's id)."""
 
@@ -204,7 +200,6 @@ class Dedupe(BaseStep):
         forget(conn, [i for i in delete if i != place])
 
 
-@register("delete_parts")
 class DeleteParts(BaseStep):
     def start(self, job: JobCtx) -> tuple[int, int]:
         return len(job.params["ids"]), max(job.params["ids"], default=0)
@@ -217,7 +212,6 @@ class DeleteParts(BaseStep):
         return Batch(len(now), now[-1] if now else job.cursor, len(todo) <= limit)
 
 
-@register("clear_refs")
 class ClearRefs(BaseStep):
     def once(self, conn: sqlite3.Connection, params: dict[str, Any]) -> None:
         for table, row_id, column in params["refs"]:
@@ -226,7 +220,6 @@ class ClearRefs(BaseStep):
             conn.execute(f'UPDATE "{table}" SET "{column}" = NULL WHERE id = ?', (row_id,))
 
 
-@register("adopt")
 class Adopt(BaseStep):
     """Messages whose session and log are both gone are kept under a recovered session."""
 
@@ -235,7 +228,6 @@ class Adopt(BaseStep):
             ensure_recovered_session(conn, session_id, source_id)
 
 
-@register("mark_gone")
 class MarkGone(BaseStep):
     def once(self, conn: sqlite3.Connection, params: dict[str, Any]) -> None:
         ids = list(params["sources"])
@@ -249,7 +241,6 @@ class MarkGone(BaseStep):
 # Log files
 
 
-@register("ingest")
 class Ingest(BaseStep):
     """Ingest new or changed files, one per batch (ingest commits its own chunks)."""
 

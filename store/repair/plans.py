@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from store.repair.findings import Copy, DuplicateGroup, IndexSpec, SeqRow
+from store.records import Copy
+from store.repair.findings import DuplicateGroup, IndexSpec, SeqRow
 
 STANDIN_SUFFIX = "_repair"
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from store.repair.findings import Findings, LogDrift, Problem
+from store.records import LogDrift
+from store.repair.findings import Findings, Problem
 from store.repair.plans import many
 
 

@@ -25,8 +25,8 @@ from typing import Any
 from store.db import connection
 from store.models import db
 from store.repair.fixes import VISIBLE, BaseStep, RowError, marks
+from store.repair.job_types import Batch, JobCtx
 from store.repair.reread import closure
-from store.repair.runner import Batch, JobCtx, register
 
 # Joins with the TEMP maps are written `CROSS JOIN`, which makes SQLite loop over the map: a
 # fresh temp table has no statistics, and the planner would otherwise scan all of `message`.
@@ -89,7 +89,6 @@ def _counts(conn: sqlite3.Connection, targets: list[int] | None) -> list[int]:
     ]
 
 
-@register("renumber")
 class Renumber(BaseStep):
     """seq = ROW_NUMBER() OVER (PARTITION BY session ORDER BY id), session by session."""
 
@@ -355,7 +354,6 @@ def _settle_late_rows(conn: sqlite3.Connection, sid: int, n: int, top: int) -> N
     conn.execute("UPDATE message SET seq = -seq WHERE session_id = ? AND seq < 0", (sid,))
 
 
-@register("recount")
 class Recount(BaseStep):
     """message_count = the session's visible messages (what the append path counts)."""
 

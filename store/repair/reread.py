@@ -25,12 +25,11 @@ from store.repair.fixes import (
     recount_tally,
     retally,
 )
-from store.repair.runner import Batch, JobCtx, register
+from store.repair.job_types import Batch, JobCtx
 
 log = logs.get("reread")
 
 
-@register("reread")
 class Reread(BaseStep):
     """Re-read files from the start in one transaction: clear their rows by id, ingest the file
     again, and put back (marked stale) whatever the file no longer has.

@@ -1,13 +1,13 @@
 """The job runner's loop: bounded batches that commit, pause, resume and always end.
 
-A job is a row in `job` plus a step kind that knows how to do one batch (`store.repair.fixes` and
-`store.repair.renumber` register them). `run(job_id)` walks the job's cursor batch by batch: each
-batch and the job row's progress (cursor, rows done, rate, last error) commit together through the
-funnel, so an interrupted job resumes exactly after its last committed batch. Between batches the
-writer is released and the runner sleeps a little: SQLite's busy handler naps up to 100 ms, so
-without a pause a waiting appender would keep losing the race for the lock. A batch that keeps
-failing fails the job with its error; rows a step cannot fix are recorded and skipped, so a job
-never loops.
+A job is a row in `job` plus a step kind that knows how to do one batch (`store.repair.steps` maps
+job names to the step kinds of `fixes`, `renumber` and `reread`). `run(job_id)` walks the job's
+cursor batch by batch: each batch and the job row's progress (cursor, rows done, rate, last error)
+commit together through the funnel, so an interrupted job resumes exactly after its last committed
+batch. Between batches the writer is released and the runner sleeps a little: SQLite's busy handler
+naps up to 100 ms, so without a pause a waiting appender would keep losing the race for the lock. A
+batch that keeps failing fails the job with its error; rows a step cannot fix are recorded and
+skipped, so a job never loops.
 """
 
 from __future__ import annotations
@@ -40,11 +40,10 @@ from store.repair.job_types import Batch as Batch
 from store.repair.job_types import JobCtx as JobCtx
 from store.repair.job_types import JobStatus as JobStatus
 from store.repair.job_types import Step as Step
+from store.repair.steps import STEPS
 
 log = logs.get("jobs")
 
-STEPS: dict[str, Callable[[], Step]] = {}
-"""Step kinds by job name (filled by `store.repair.fixes`)."""
 
 _lock = threading.Lock()
 _active: set[int] = set()
@@ -71,21 +70,8 @@ def disown(job_ids: Sequence[int]) -> None:
         _owned.difference_update(job_ids)
 
 
-def register(name: str) -> Callable[[Callable[[], Step]], Callable[[], Step]]:
-    def add(factory: Callable[[], Step]) -> Callable[[], Step]:
-        STEPS[name] = factory
-        return factory
-
-    return add
-
-
 def known(name: str) -> bool:
-    _load_steps()
     return name in STEPS
-
-
-def _load_steps() -> None:
-    from store.repair import fixes, renumber, reread  # noqa: F401 - they register the step kinds
 
 
 # ------------------------------------------------------------------------------------------
@@ -125,7 +111,6 @@ def status(job_id: int) -> JobStatus:
 
 def factory(name: str) -> Callable[[], Step] | None:
     """The step kind that runs jobs of this name."""
-    _load_steps()
     return STEPS.get(name)
 
 

@@ -15,8 +15,9 @@ from watchfiles import Change
 from store import pages
 from store.db import reading
 from store.ingest import driver
-from store.ingest.driver import Ingester, IngestReport, ingest_changed
-from store.ingest.follow import changed_sources, ingest_on_change, watch_roots
+from store.ingest.driver import Ingester
+from store.ingest.follow import changed_sources, ingest_changed, ingest_on_change, watch_roots
+from store.ingest.writing import IngestReport
 from tests.store.opencode_data import T0, add_message, add_part, add_session, make_db, text, user
 
 WAIT_S = 5.0

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from store.records import Copy
 from store.repair import planner
-from store.repair.findings import Copy, DuplicateGroup, Findings, IndexSpec, SeqIssue
+from store.repair.findings import DuplicateGroup, Findings, IndexSpec, SeqIssue
 
 SEQ = IndexSpec("message_session_id_seq", "message", ("session_id", "seq"), True)
 STABLE = IndexSpec("message_session_id_stable_id", "message", ("session_id", "stable_id"), True)

@@ -8,16 +8,15 @@ from typing import Any
 
 import pytest
 
+from store.records import Copy, LogDrift
 from store.repair import plan_indexes, planner, plans
 from store.repair.findings import (
-    Copy,
     CountDrift,
     DuplicateGroup,
     Findings,
     IndexMismatch,
     IndexSpec,
     JobFact,
-    LogDrift,
     OrphanMessage,
     SeqIssue,
     SeqRow,
@@ -228,6 +227,7 @@ def test_planning_needs_no_database() -> None:
             "collections.abc",
             "dataclasses",
             "typing",
+            "store.records",
             "store.repair.findings",
             "store.repair.plans",
             "store.repair.plan_indexes",

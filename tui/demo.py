@@ -53,10 +53,10 @@ def open_demo_store(root: Path | None = None) -> Path:
 
 def _generate(logs_dir: Path) -> None:
     try:
-        from store.demo import synth
-    except ImportError as err:  # pragma: no cover - until store.demo.synth lands
+        from store.demo import corpus
+    except ImportError as err:  # pragma: no cover - until store.demo.corpus lands
         raise StoreError(
-            "the demo corpus generator (store.demo.synth) is not available", title="No demo"
+            "the demo corpus generator (store.demo.corpus) is not available", title="No demo"
         ) from err
     if logs_dir.exists():
         shutil.rmtree(logs_dir)
@@ -64,6 +64,6 @@ def _generate(logs_dir: Path) -> None:
     # Seeded, so every demo holds the same sessions; dated up to today, so it looks lived in.
     today_ms = int(time.time() // 86400 * 86400 * 1000)
     try:
-        synth.generate(logs_dir, preset=PRESET, seed=SEED, base_time_ms=today_ms)
+        corpus.generate(logs_dir, preset=PRESET, seed=SEED, base_time_ms=today_ms)
     except OSError as err:
         raise StoreError(f"cannot write the demo corpus in {logs_dir}: {err}") from err

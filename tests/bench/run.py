@@ -5,7 +5,7 @@ the same run (machines are shared and noisy; ratios hold where absolute numbers 
                                         [--out bench-results/bench.json] [--only NAME,...]
                                         [--repeat N] [--no-ccl] [--keep]
 
-A seeded corpus (`store.demo.synth`) is generated into a temporary folder, then every metric in
+A seeded corpus (`store.demo.corpus`) is generated into a temporary folder, then every metric in
 `METRICS` runs in order and adds rows to the report: a table on stdout (metric, value, baseline,
 ratio, target, PASS/MISSED) and a JSON file with the machine, preset, seed and time. The exit
 status is 0 even when a target is missed: this is a report, not a test.
@@ -146,7 +146,7 @@ class Bench:
     repeat: int
     use_ccl: bool
     stats: Any = None
-    """`store.demo.synth.CorpusStats` of the generated corpus."""
+    """`store.demo.common.CorpusStats` of the generated corpus."""
     runs: list[IngestRun] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form details metrics want in the JSON file."""
@@ -771,7 +771,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _ingest_child(Path(args.ingest_child[0]), Path(args.ingest_child[1]))
         return 0
     from store import logs
-    from store.demo import synth
+    from store.demo import corpus
 
     started = time.time()
     work = Path(tempfile.mkdtemp(prefix="convo-bench-", dir=args.workdir))
@@ -781,7 +781,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     b = Bench(args.preset, args.seed, work, repeat, not args.no_ccl)
     try:
         t0 = time.perf_counter()
-        b.stats = synth.generate(b.corpus, preset=args.preset, seed=args.seed)
+        b.stats = corpus.generate(b.corpus, preset=args.preset, seed=args.seed)
         print(
             f"corpus {args.preset}/seed {args.seed}: {b.stats.messages:,} lines, "
             f"{b.stats.files:,} files, {b.stats.bytes / 1e6:,.0f} MB, largest session "

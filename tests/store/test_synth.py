@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from store import db as store_db
-from store.demo import synth
+from store.demo import corpus as demo
+from store.demo.common import CorpusStats
 from store.ingest.driver import Ingester
 from store.ingest.parsers.common import iso_to_ms
 
@@ -26,8 +27,8 @@ CLAUDE_AGENT = re.compile(
 )
 
 
-def corpus(root: Path, seed: int = 7) -> synth.CorpusStats:
-    return synth.generate(root, preset="small", seed=seed, scale=SCALE)
+def corpus(root: Path, seed: int = 7) -> CorpusStats:
+    return demo.generate(root, preset="small", seed=seed, scale=SCALE)
 
 
 def files_of(root: Path) -> dict[str, bytes]:
@@ -83,7 +84,7 @@ def test_sub_agent_lines_carry_the_parents_session_id(tmp_path: Path) -> None:
 
 def test_timestamps_increase_within_each_file_and_fall_in_the_window(tmp_path: Path) -> None:
     base = 1_790_000_000_000
-    synth.generate(tmp_path, preset="small", scale=SCALE, base_time_ms=base)
+    demo.generate(tmp_path, preset="small", scale=SCALE, base_time_ms=base)
     for path in tmp_path.rglob("*.jsonl"):
         stamps = [
             iso_to_ms(orjson.loads(line).get("timestamp"))
@@ -91,7 +92,7 @@ def test_timestamps_increase_within_each_file_and_fall_in_the_window(tmp_path: P
         ]
         times = [t for t in stamps if t is not None]
         assert times == sorted(times) and len(set(times)) == len(times), path
-        assert base - synth.WINDOW_MS <= times[0] <= base + synth.DAY_MS, path
+        assert base - demo.WINDOW_MS <= times[0] <= base + demo.DAY_MS, path
 
 
 def test_convo_ingests_every_line_as_a_distinct_message(tmp_path: Path) -> None:
@@ -125,7 +126,7 @@ def test_reingest_of_the_same_corpus_adds_nothing(tmp_path: Path) -> None:
 
 def test_presets_have_the_promised_shape() -> None:
     for name, lines, longest in (("demo", 3_000, 1_500), ("large", 1_000_000, 20_000)):
-        plans = synth._plan(random.Random(7), synth.PRESETS[name], 1.0, synth.DEFAULT_BASE_MS)
+        plans = demo._plan(random.Random(7), demo.PRESETS[name], 1.0, demo.DEFAULT_BASE_MS)
         assert sum(p.budget for p in plans) == lines
         assert max(p.budget for p in plans) >= longest
         assert {p.agent for p in plans} == {"claude", "codex"}
@@ -133,11 +134,11 @@ def test_presets_have_the_promised_shape() -> None:
 
 def test_unknown_preset_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown preset"):
-        synth.generate(tmp_path, preset="huge")
+        demo.generate(tmp_path, preset="huge")
 
 
 def test_demo_corpus_is_the_demo_preset(tmp_path: Path) -> None:
-    root = synth.demo_corpus(tmp_path / "demo")
+    root = demo.demo_corpus(tmp_path / "demo")
     assert root == tmp_path / "demo"
     stats_files = files_of(root)
     assert 2_000 <= sum(d.count(b"\n") for d in stats_files.values()) <= 3_200

@@ -3,7 +3,8 @@
 One line of `~/.claude/projects/**/*.jsonl` becomes exactly one `MessageRecord` (or one `BadLine`),
 preceded by a `SessionInfo` whenever the line teaches something new about its session (see
 FORMATS.md §1). The parser is pure: it reads only the lines it is given and `ParseState`; the
-store decides what to do with the records.
+store decides what to do with the records. This module keys lines to sessions and learns session
+facts; what one line's `MessageRecord` holds is `store.ingest.parsers.claude_message`.
 
 Session keys: a line belongs to its own `sessionId`; lines without one (summaries, file-history
 snapshots) belong to the file's first `sessionId` (else the file stem). Sub-agent lines carry the
@@ -17,36 +18,19 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from store.ingest.parsers.common import (
-    LineError,
-    as_text,
-    digest,
-    dumps,
-    first_line,
-    iso_to_ms,
-    load_line,
-    snippet,
+from store.ingest.parsers.claude_message import (
+    META_TYPES,
+    TITLE_FIELDS,
+    build_message,
+    is_injected,
 )
+from store.ingest.parsers.common import LineError, first_line, load_line, snippet
 from store.records import (
-    KIND_META,
     KIND_PROMPT,
-    KIND_SUMMARY,
-    KIND_SYSTEM,
-    KIND_TEXT,
-    KIND_THINKING,
-    KIND_TOOL_CALL,
-    KIND_TOOL_RESULT,
-    KIND_UNKNOWN,
-    PART_IMAGE,
-    PART_OTHER,
     PART_TEXT,
-    PART_THINKING,
-    PART_TOOL_CALL,
-    PART_TOOL_RESULT,
     BadLine,
     MessageRecord,
     ParseState,
-    PartRecord,
     Record,
     SessionInfo,
 )
@@ -59,74 +43,10 @@ _CODEX_TYPES = frozenset(
 )
 # Conversation lines carry the full envelope (uuid, parentUuid, sessionId, ...).
 _CONVERSATION_TYPES = frozenset({"user", "assistant", "system", "progress", "attachment"})
-# Session metadata lines whose value becomes the session title; last one wins.
-_TITLE_FIELDS = {"summary": "summary", "ai-title": "aiTitle", "custom-title": "customTitle"}
-# Harness bookkeeping: stored and exportable, hidden by default.
-_META_TYPES = frozenset(
-    {
-        "file-history-snapshot",
-        "queue-operation",
-        "progress",
-        "attachment",
-        "last-prompt",
-        "permission-mode",
-        "pr-link",
-        "mode",
-        "agent-color",
-        "agent-setting",
-        "agent-name",
-        "tag",
-        "ai-title",
-        "custom-title",
-    }
-)
-_KNOWN_TYPES = _CONVERSATION_TYPES | _META_TYPES | {"summary"}
-# Envelope keys skipped when looking for the one interesting value of a metadata line.
-_ENVELOPE_KEYS = frozenset(
-    {
-        "type",
-        "uuid",
-        "parentUuid",
-        "logicalParentUuid",
-        "sessionId",
-        "timestamp",
-        "cwd",
-        "gitBranch",
-        "version",
-        "userType",
-        "entrypoint",
-        "slug",
-        "isSidechain",
-        "agentId",
-        "leafUuid",
-        "messageId",
-        "requestId",
-        "isMeta",
-    }
-)
-
-# User text that a human did not type: slash-command expansions, hook and harness injections,
-# interruption markers, teammate/async-agent reports (FORMATS.md §1.4, CCL dev-docs/messages.md).
-_INJECTED_PREFIXES = (
-    "<command-",
-    "<local-command",
-    "<system-reminder>",
-    "Caveat:",
-    "[Request interrupted",
-    "<bash-",
-    "<teammate-message",
-    "<task-notification",
-    "<ide_",
-    "This session is being continued",
-)
-# Older Claude Code versions wrote the compaction summary without `isCompactSummary`.
-_COMPACT_PREFIX = "This session is being continued"
+_KNOWN_TYPES = _CONVERSATION_TYPES | META_TYPES | {"summary"}
 _SYNTHETIC_MODEL = "<synthetic>"
-_HIDDEN_SYSTEM_SUBTYPES = frozenset({"stop_hook_summary", "turn_duration"})
 _AGENT_FILE = re.compile(r"agent-(.+)")
 _PATH_SEP = re.compile(r"[\\/]")
-# Terminal colour codes in hook output and Bash results: noise for display and search.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
 # Lines without a sessionId are held back until the file's first sessionId shows up; real files
 # have one within their first ~20 lines, so past this many the file stem is used instead.
 _MAX_PENDING = 256
@@ -233,7 +153,7 @@ class _FileParser:
 
     def _records(self, line_no: int, raw: bytes, obj: dict[str, Any]) -> list[Record]:
         key, parent = self._session_key(obj)
-        message = _build_message(key, line_no, raw, obj)
+        message = build_message(key, line_no, raw, obj)
         info = self._learn(key, parent, obj, message)
         return [message] if info is None else [info, message]
 
@@ -310,7 +230,7 @@ def _session_facts(
 
 
 def _title(obj: dict[str, Any]) -> str | None:
-    field = _TITLE_FIELDS.get(obj["type"])
+    field = TITLE_FIELDS.get(obj["type"])
     value = obj.get(field) if field else None
     return first_line(value) if isinstance(value, str) and value.strip() else None
 
@@ -318,298 +238,8 @@ def _title(obj: dict[str, Any]) -> str | None:
 def _prompt_line(message: MessageRecord) -> str:
     """The first line of the first human-typed text block of a prompt."""
     for part in message.parts:
-        if part.type == PART_TEXT and not _is_injected(part.text):
+        if part.type == PART_TEXT and not is_injected(part.text):
             line = first_line(part.text)
             if line:
                 return line
     return ""
-
-
-# ---------------------------------------------------------------------------------------------
-# Line -> MessageRecord
-
-
-def _build_message(key: str, line_no: int, raw: bytes, obj: dict[str, Any]) -> MessageRecord:
-    kind = obj["type"]
-    uuid = obj.get("uuid")
-    base: dict[str, Any] = {
-        "session_key": key,
-        "raw": raw,
-        "line": line_no,
-        "timestamp": iso_to_ms(obj.get("timestamp")),
-        "native_id": uuid if isinstance(uuid, str) else None,
-        "line_type": kind,
-    }
-    if kind == "user":
-        return _user(base, obj)
-    if kind == "assistant":
-        return _assistant(base, obj)
-    # Other lines have no content-based identity: exact duplicates collapse, nothing else.
-    base["stable_id"] = digest(raw)
-    if kind == "system":
-        return _system(base, obj)
-    if kind == "summary":
-        return MessageRecord(
-            role="meta", kind=KIND_SUMMARY, text=as_text(obj.get("summary")), **base
-        )
-    if kind == "queue-operation":
-        return _queue_operation(base, obj)
-    if kind in _META_TYPES:
-        return MessageRecord(
-            role="meta", kind=KIND_META, text=_meta_text(obj, kind), hidden=True, **base
-        )
-    return MessageRecord(
-        role="meta", kind=KIND_UNKNOWN, text=f"[unknown record type {kind!r}]", **base
-    )
-
-
-def _content_id(obj: dict[str, Any], message: dict[str, Any]) -> str:
-    """Identity of a user/assistant line: same for replays and version-stutter duplicates (same
-    timestamp and content, any uuid), distinct for the streamed blocks of one reply."""
-    stamp = obj.get("timestamp")
-    msg_id = message.get("id")
-    return digest(
-        obj["type"],
-        stamp if isinstance(stamp, str) else dumps(stamp),
-        msg_id if isinstance(msg_id, str) else "",
-        dumps(message.get("content")),
-    )
-
-
-def _message_of(obj: dict[str, Any]) -> dict[str, Any]:
-    message = obj.get("message")
-    return message if isinstance(message, dict) else {}
-
-
-def _user(base: dict[str, Any], obj: dict[str, Any]) -> MessageRecord:
-    message = _message_of(obj)
-    base["stable_id"] = _content_id(obj, message)
-    parts = _user_parts(message.get("content"))
-    text = _join(p.text for p in parts)
-    if any(p.type == PART_TOOL_RESULT for p in parts):
-        return MessageRecord(role="tool", kind=KIND_TOOL_RESULT, text=text, parts=parts, **base)
-    kind, hidden = _classify_user(obj, parts)
-    return MessageRecord(role="user", kind=kind, text=text, parts=parts, hidden=hidden, **base)
-
-
-def _classify_user(obj: dict[str, Any], parts: tuple[PartRecord, ...]) -> tuple[str, bool]:
-    """(kind, hidden) of a user line that holds no tool result."""
-    texts = [p.text for p in parts if p.type == PART_TEXT]
-    if obj.get("isCompactSummary") is True or (
-        texts and texts[0].lstrip().startswith(_COMPACT_PREFIX)
-    ):
-        return KIND_SUMMARY, False
-    if obj.get("isMeta") is True:
-        return KIND_SYSTEM, True
-    if texts and all(_is_injected(t) for t in texts):
-        return KIND_SYSTEM, False
-    return KIND_PROMPT, False
-
-
-def _is_injected(text: str) -> bool:
-    return text.lstrip().startswith(_INJECTED_PREFIXES)
-
-
-def _user_parts(content: Any) -> tuple[PartRecord, ...]:
-    if isinstance(content, str):
-        return (PartRecord(PART_TEXT, _clean(content)),)
-    if not isinstance(content, list):
-        text = as_text(content)
-        return (PartRecord(PART_TEXT, _clean(text)),) if text else ()
-    return tuple(_user_part(block) for block in content)
-
-
-def _user_part(block: Any) -> PartRecord:
-    if not isinstance(block, dict):
-        return PartRecord(PART_TEXT, _clean(as_text(block)))
-    kind = block.get("type")
-    if kind == "text":
-        return PartRecord(PART_TEXT, _clean(as_text(block.get("text"))))
-    if kind == "tool_result":
-        tool_id = block.get("tool_use_id")
-        return PartRecord(
-            PART_TOOL_RESULT,
-            _clean(as_text(_without_binary(block.get("content")))),
-            tool_id=tool_id if isinstance(tool_id, str) else None,
-            is_error=bool(block.get("is_error")),
-        )
-    return _binary_or_other(block)
-
-
-def _binary_or_other(block: dict[str, Any]) -> PartRecord:
-    """Images and documents become placeholders (never base64 in text); the rest is JSON."""
-    kind = block.get("type")
-    if kind == "image":
-        return PartRecord(PART_IMAGE, "[image]")
-    if _is_binary(block):
-        return PartRecord(PART_OTHER, f"[{kind}]")
-    return PartRecord(PART_OTHER, dumps(block))
-
-
-def _is_binary(block: dict[str, Any]) -> bool:
-    source = block.get("source")
-    return isinstance(source, dict) and "data" in source
-
-
-def _without_binary(content: Any) -> Any:
-    """Tool-result content with base64 blocks replaced by `[type]` placeholders."""
-    if not isinstance(content, list):
-        return content
-    return [
-        {"text": f"[{item.get('type')}]"} if isinstance(item, dict) and _is_binary(item) else item
-        for item in content
-    ]
-
-
-def _assistant(base: dict[str, Any], obj: dict[str, Any]) -> MessageRecord:
-    message = _message_of(obj)
-    base["stable_id"] = _content_id(obj, message)
-    content = message.get("content")
-    if isinstance(content, list):
-        blocks = content
-    else:
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else []
-    shown = [_assistant_part(block) for block in blocks if block is not None]
-    parts = tuple(part for part, _ in shown)
-    if any(p.type == PART_TOOL_CALL for p in parts):
-        kind = KIND_TOOL_CALL
-    elif parts and all(p.type == PART_THINKING for p in parts):
-        kind = KIND_THINKING
-    else:
-        kind = KIND_TEXT
-    model = message.get("model")
-    msg_id = message.get("id")
-    tokens_in, tokens_out = _tokens(message.get("usage"))
-    return MessageRecord(
-        role="assistant",
-        kind=kind,
-        text=_join(text for _, text in shown),
-        parts=parts,
-        group_id=msg_id if isinstance(msg_id, str) and msg_id else None,
-        model=model if isinstance(model, str) and model else None,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        **base,
-    )
-
-
-def _assistant_part(block: Any) -> tuple[PartRecord, str]:
-    """One content block as a part, plus its display text for the record's `text`."""
-    if not isinstance(block, dict):
-        part = PartRecord(PART_TEXT, _clean(as_text(block)))
-        return part, part.text
-    kind = block.get("type")
-    if kind == "text":
-        part = PartRecord(PART_TEXT, _clean(as_text(block.get("text"))))
-    elif kind == "thinking":
-        part = PartRecord(PART_THINKING, as_text(block.get("thinking")))
-    elif kind == "redacted_thinking":
-        part = PartRecord(PART_THINKING, "[redacted thinking]")
-    elif kind == "tool_use":
-        name, tool_id = block.get("name"), block.get("id")
-        name = name if isinstance(name, str) else "?"
-        part = PartRecord(
-            PART_TOOL_CALL,
-            dumps(block.get("input")),
-            tool_name=name,
-            tool_id=tool_id if isinstance(tool_id, str) else None,
-        )
-        return part, f"{name}: {part.text}"
-    else:
-        part = _binary_or_other(block)
-    return part, part.text
-
-
-def _tokens(usage: Any) -> tuple[int | None, int | None]:
-    """(input incl. cache reads/writes, output) tokens of one line's `usage`, if it has one."""
-    if not isinstance(usage, dict):
-        return None, None
-    tokens_in = (
-        _int(usage.get("input_tokens"))
-        + _int(usage.get("cache_creation_input_tokens"))
-        + _int(usage.get("cache_read_input_tokens"))
-    )
-    return tokens_in, _int(usage.get("output_tokens"))
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    return int(value)
-
-
-def _system(base: dict[str, Any], obj: dict[str, Any]) -> MessageRecord:
-    subtype = obj.get("subtype")
-    subtype = subtype if isinstance(subtype, str) and subtype else None
-    if subtype:
-        base["line_type"] = f"system/{subtype}"
-    text = _clean(as_text(obj.get("content"))) or _system_text(subtype, obj)
-    hidden = subtype in _HIDDEN_SYSTEM_SUBTYPES or obj.get("isMeta") is True
-    return MessageRecord(role="system", kind=KIND_SYSTEM, text=text, hidden=hidden, **base)
-
-
-def _system_text(subtype: str | None, obj: dict[str, Any]) -> str:
-    """A short description of a system line that has no `content` of its own."""
-    if subtype == "compact_boundary":
-        return "Conversation compacted"
-    if subtype == "stop_hook_summary":
-        errors = obj.get("hookErrors")
-        suffix = f", {len(errors)} error(s)" if isinstance(errors, list) and errors else ""
-        return f"Stop hooks ran: {_int(obj.get('hookCount'))}{suffix}"
-    if subtype == "turn_duration":
-        return f"Turn took {_int(obj.get('durationMs')) / 1000:.1f} s"
-    return f"[system {subtype}]" if subtype else "[system]"
-
-
-def _queue_operation(base: dict[str, Any], obj: dict[str, Any]) -> MessageRecord:
-    operation = obj.get("operation")
-    content = as_text(obj.get("content"))
-    # `remove` is the human steering the agent mid-turn: the queued text is handed to the model
-    # and never comes back as a user line, so it is shown. `enqueue` text later reappears as the
-    # dequeued prompt (or as a `remove`), so showing it too would duplicate it.
-    if operation == "remove" and content:
-        return MessageRecord(role="user", kind=KIND_SYSTEM, text=content, **base)
-    text = f"queue-operation {operation}: {content}" if content else f"queue-operation {operation}"
-    return MessageRecord(role="meta", kind=KIND_META, text=text, hidden=True, **base)
-
-
-def _meta_text(obj: dict[str, Any], kind: str) -> str:
-    """A one-line description of a bookkeeping line, for search and export."""
-    if kind == "file-history-snapshot":
-        snapshot = obj.get("snapshot")
-        files = snapshot.get("trackedFileBackups") if isinstance(snapshot, dict) else None
-        return f"file-history-snapshot: {len(files) if isinstance(files, dict) else 0} file(s)"
-    if kind == "progress":
-        data = obj.get("data")
-        data = data if isinstance(data, dict) else {}
-        label = as_text(data.get("hookName") or data.get("type"))
-        return f"progress: {label}" if label else "progress"
-    if kind == "attachment":
-        return _attachment_text(obj.get("attachment"))
-    field = _TITLE_FIELDS.get(kind)
-    if field:
-        return as_text(obj.get(field))
-    for name, value in obj.items():
-        if name not in _ENVELOPE_KEYS and isinstance(value, str | int | float) and value != "":
-            return f"{kind}: {value}"
-    return f"[{kind}]"
-
-
-def _attachment_text(attachment: Any) -> str:
-    if not isinstance(attachment, dict):
-        return "attachment"
-    kind = as_text(attachment.get("type"))
-    label = f"attachment {kind}" if kind else "attachment"
-    for name in ("content", "stdout", "stderr", "blockingError", "prompt"):
-        detail = _clean(as_text(attachment.get(name)))
-        if detail:
-            return f"{label}: {detail}"
-    return label
-
-
-def _clean(text: str) -> str:
-    return _ANSI.sub("", text) if "\x1b" in text else text
-
-
-def _join(texts: Iterable[str]) -> str:
-    return "\n\n".join(t for t in texts if t)

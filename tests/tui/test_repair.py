@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Label, Static
 from store.repair import checks
 from store.repair.job_types import JobStatus
 from store.repair.plans import Plan
-from tests.store.repair_support import running_elsewhere
+from tests.store.repair.repair_support import running_elsewhere
 from tests.tui.helpers import messages, settle, table_keys
 from tests.tui.scenarios import SIZE
 from tests.tui.stores import damage_store

@@ -21,7 +21,7 @@ from store.ingest import opencode_db
 from store.models import Source
 from store.records import KIND_PROMPT, KIND_TEXT, KIND_TOOL_CALL, KIND_TOOL_RESULT
 from tests.conftest import FIXTURES as ALL_FIXTURES
-from tests.store.opencode_data import (
+from tests.store.ingest.opencode_data import (
     T0,
     add_message,
     add_part,

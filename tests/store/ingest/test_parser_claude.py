@@ -30,7 +30,7 @@ from store.records import (
     SessionInfo,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 ROOT = FIXTURES / "claude-code"
 CCL = ROOT / "daaain__claude-code-log/test/test_data"
 CODEMIE = ROOT / "codemie-ai__codemie-code/tests/integration/session/fixtures/claude"

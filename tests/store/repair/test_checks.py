@@ -15,9 +15,9 @@ from store import db as store_db
 from store.repair import checks, fingerprints
 from store.repair.findings import IndexSpec
 from tests.conftest import CODEX
-from tests.store.repair_support import build, cli, ingest_into, raw
+from tests.store.repair.repair_support import build, cli, ingest_into, raw
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_healthy_store_is_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

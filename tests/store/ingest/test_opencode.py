@@ -24,7 +24,7 @@ from store.records import (
     SessionInfo,
 )
 from tests.conftest import FIXTURES as ALL_FIXTURES
-from tests.store.opencode_data import (
+from tests.store.ingest.opencode_data import (
     T0,
     add_message,
     add_part,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from store.append import compress
-from tests.store.repair_support import (
+from tests.store.repair.repair_support import (
     Corpus,
     assert_logs_intact,
     biggest_sessions,

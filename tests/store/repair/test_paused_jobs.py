@@ -12,7 +12,7 @@ from store.models import Job
 from store.repair import checks, jobs, planner
 from store.repair.findings import Findings, JobFact
 from store.repair.problems import summarize
-from tests.store.repair_support import (
+from tests.store.repair.repair_support import (
     assert_logs_intact,
     cli,
     kinds,

@@ -16,9 +16,17 @@ from store import pages
 from store.db import reading
 from store.export import jsonl
 from store.ingest.driver import Ingester, IngestReport
-from tests.store.opencode_data import T0, add_message, add_part, add_session, make_db, text, user
+from tests.store.ingest.opencode_data import (
+    T0,
+    add_message,
+    add_part,
+    add_session,
+    make_db,
+    text,
+    user,
+)
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CLAUDE = FIXTURES / "claude-code/simonw__claude-code-transcripts/tests/sample_session.jsonl"
 CODEX = FIXTURES / "codex/git-ai-project__git-ai/tests/fixtures/codex-session-simple.jsonl"
 GEMINI_DOC = FIXTURES / "gemini/Sinity__polylogue/tests/fixtures/origin-capability"

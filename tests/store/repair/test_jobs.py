@@ -22,7 +22,7 @@ from store.errors import StoreError
 from store.models import Job
 from store.records import MessageRecord
 from store.repair import jobs
-from tests.store.repair_support import (
+from tests.store.repair.repair_support import (
     assert_logs_intact,
     biggest_sessions,
     build,
@@ -37,7 +37,7 @@ from tests.store.repair_support import (
     stop_after,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def assert_numbered(path: Path, session_id: int) -> None:

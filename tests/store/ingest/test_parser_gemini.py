@@ -30,7 +30,7 @@ from store.records import (
     SessionInfo,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 GEMINI = FIXTURES / "gemini"
 CODEMIE = GEMINI / "codemie-ai__codemie-code/tests/integration/metrics/fixtures/gemini"
 LEGACY = CODEMIE / "session-2026-01-16T11-01-file-ops-37b7abef.json"

@@ -26,7 +26,7 @@ from store.records import (
     SessionInfo,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "codex"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "codex"
 ALL_FILES = sorted(FIXTURES.rglob("*.jsonl"))
 POMODORO = FIXTURES / "yoavf__ai-sessions/examples/codex-pomodor-timer.jsonl"
 SESSION = FIXTURES / "codemie-ai__codemie-code/tests/integration/session/fixtures/codex"

@@ -16,7 +16,7 @@ from pathlib import Path
 from store import db as store_db
 from store.repair import checks, jobs, planner
 
-V0 = Path(__file__).resolve().parent.parent / "fixtures" / "stores" / "v0.1-paused-renumber.db"
+V0 = Path(__file__).resolve().parents[2] / "fixtures" / "stores" / "v0.1-paused-renumber.db"
 STARTED = 1796528746493
 """When job #1 started, as the old version recorded it."""
 

@@ -18,7 +18,15 @@ from store.ingest import driver
 from store.ingest.driver import Ingester
 from store.ingest.follow import changed_sources, ingest_changed, ingest_on_change, watch_roots
 from store.ingest.writing import IngestReport
-from tests.store.opencode_data import T0, add_message, add_part, add_session, make_db, text, user
+from tests.store.ingest.opencode_data import (
+    T0,
+    add_message,
+    add_part,
+    add_session,
+    make_db,
+    text,
+    user,
+)
 
 WAIT_S = 5.0
 """The longest any test here waits for the file system to report a change."""

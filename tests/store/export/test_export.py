@@ -16,7 +16,7 @@ from store.export import jsonl
 from store.ingest.driver import Ingester
 from tui.cli import main
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MULTI_SESSION = {"dag_resume.jsonl"}  # one file, two sessions: each exports its own lines
 SAMPLES = sorted(
     p

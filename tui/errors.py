@@ -14,7 +14,11 @@ import traceback
 from typing import Any
 
 from peewee import PeeweeException
-from textual.app import App
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
 from store import logs
@@ -24,6 +28,35 @@ log = logs.get("tui")
 
 EXPECTED = (StoreError, PeeweeException, sqlite3.Error, OSError)
 """Errors the store and the file system raise in normal life (locked, full, corrupt, gone)."""
+
+
+class ErrorModal(ModalScreen[None]):
+    """An unexpected error: what failed and its details, scrollable and copyable."""
+
+    CSS_PATH = "screens/modals.tcss"  # the dialog styles all modals share
+    BINDINGS = [
+        Binding("escape,enter", "dismiss", "Close", tooltip="Close this dialog"),
+        Binding("c", "copy", "Copy", tooltip="Copy the error details to the clipboard"),
+    ]
+
+    def __init__(self, title: str, header: str, detail: str) -> None:
+        super().__init__(classes="dialog")
+        self.title_text, self.header, self.detail = title, header, detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box -error"):
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Static(self.header, classes="dialog-header", markup=False)
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.detail, markup=False)
+            yield Label("c copy · esc close", classes="dialog-hint")
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(f"{self.header}\n\n{self.detail}")
+        self.notify("Copied the error details")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)
 
 
 def report_worker_failure(app: App[Any], worker: Worker[Any]) -> None:
@@ -44,8 +77,6 @@ def report_worker_failure(app: App[Any], worker: Worker[Any]) -> None:
             timeout=10,
         )
     else:
-        from tui.screens.modals import ErrorModal
-
         detail = "".join(traceback.format_exception(error))
         app.push_screen(ErrorModal("Unexpected error", context, detail))
 

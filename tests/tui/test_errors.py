@@ -15,7 +15,7 @@ from store.errors import StoreUnusable
 from tests.tui.helpers import settle
 from tests.tui.scenarios import SIZE
 from tui.app import ConvoApp
-from tui.screens.modals import ErrorModal
+from tui.errors import ErrorModal
 
 ROOT = Path(__file__).resolve().parents[2]
 

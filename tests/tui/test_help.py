@@ -10,9 +10,10 @@ from textual.binding import Binding
 from tests.tui.helpers import open_session, settle
 from tests.tui.scenarios import SIZE
 from tui.app import ConvoApp
+from tui.errors import ErrorModal
 from tui.screens.failures import FailuresScreen, FailureTable
 from tui.screens.help import HelpScreen, key_rows
-from tui.screens.modals import ErrorModal, FailureModal, ProjectModal
+from tui.screens.modals import FailureModal, ProjectModal
 from tui.screens.sessions import SessionsScreen, SessionTable
 from tui.screens.transcript import TranscriptScreen
 from tui.widgets.tables import ListTable

@@ -1,4 +1,8 @@
-"""Modal dialogs: an unexpected error, one failure record in full, and the project picker."""
+"""Modal dialogs: one failure record in full, the project picker, and a yes/no question.
+
+The unexpected-error dialog, `ErrorModal`, lives with the error handling that opens it
+(`tui.errors`), below the screens.
+"""
 
 from __future__ import annotations
 
@@ -17,35 +21,6 @@ from store import views
 from store.records import FailureRow
 from tui import formatting
 from tui.errors import report_worker_failure
-
-
-class ErrorModal(ModalScreen[None]):
-    """An unexpected error: what failed and its details, scrollable and copyable."""
-
-    CSS_PATH = "modals.tcss"
-    BINDINGS = [
-        Binding("escape,enter", "dismiss", "Close", tooltip="Close this dialog"),
-        Binding("c", "copy", "Copy", tooltip="Copy the error details to the clipboard"),
-    ]
-
-    def __init__(self, title: str, header: str, detail: str) -> None:
-        super().__init__(classes="dialog")
-        self.title_text, self.header, self.detail = title, header, detail
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog-box -error"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
-            yield Static(self.header, classes="dialog-header", markup=False)
-            with VerticalScroll(classes="dialog-body"):
-                yield Static(self.detail, markup=False)
-            yield Label("c copy · esc close", classes="dialog-hint")
-
-    def action_copy(self) -> None:
-        self.app.copy_to_clipboard(f"{self.header}\n\n{self.detail}")
-        self.notify("Copied the error details")
-
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)
 
 
 def failure_table(row: FailureRow) -> Table:

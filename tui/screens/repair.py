@@ -11,8 +11,6 @@ what is left.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,11 +25,9 @@ from tui import formatting
 from tui.messages import RepairChecked, RepairCheckProgressed
 from tui.screens.base import ConvoScreen
 from tui.screens.modals import ConfirmModal
+from tui.screens.repair_host import RepairHost
 from tui.widgets.banner import StatusBanner
 from tui.widgets.tables import ListTable, fit_column
-
-if TYPE_CHECKING:
-    from tui.app import ConvoApp
 
 PREVIEW_ROWS = 6
 """Rows of deletions and renumberings shown per plan step."""
@@ -227,13 +223,11 @@ class RepairScreen(ConvoScreen):
                 text.append(f"   · {line}\n", "dim")
         steps.update(text)
 
-    # -- applying (the job itself runs on the app: see ConvoApp.start_repair) -------------------
+    # -- applying (the job itself runs on the app: see `RepairHost`) -----------------------------
 
-    def _host(self) -> ConvoApp | None:
+    def _host(self) -> RepairHost | None:
         """The app that runs repairs (None under another app)."""
-        from tui.app import ConvoApp
-
-        return self.app if isinstance(self.app, ConvoApp) else None
+        return self.app if isinstance(self.app, RepairHost) else None
 
     @property
     def applying(self) -> bool:

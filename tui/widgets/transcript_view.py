@@ -1,5 +1,5 @@
-"""The transcript reader: the keys a reader expects, over `WindowView` (see its docstring for
-why every key costs one page at most, however long the session)."""
+"""The transcript reader: the keys a reader expects, over `WindowView` (see `WindowPager`'s
+docstring for why every key costs one page at most, however long the session)."""
 
 from __future__ import annotations
 

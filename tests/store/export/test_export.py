@@ -14,7 +14,7 @@ from store import pages
 from store.db import connection, reading
 from store.export import jsonl
 from store.ingest.driver import Ingester
-from tui.cli import main
+from tui.cli.main import main
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MULTI_SESSION = {"dag_resume.jsonl"}  # one file, two sessions: each exports its own lines

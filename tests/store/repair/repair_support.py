@@ -19,7 +19,7 @@ import pytest
 from store import db as store_db
 from store.ingest.driver import Ingester
 from tests.conftest import CLAUDE, CODEX
-from tui.cli import main
+from tui.cli.main import main
 
 # A small, varied corpus: a session spread over two files (turn-1 is a prefix of turn-2), a
 # sub-agent file, bookkeeping-heavy sessions, and two Codex formats.

@@ -2,33 +2,24 @@
 
 Every command ends with one line and a non-zero exit on error, never a traceback (`--debug`
 shows one). Output for scripts is `--json`; for people, Rich tables on stdout and progress on
-stderr when it is a terminal.
+stderr when it is a terminal. Each command group lives in a module of its own with a
+`register(add)` function; this module builds the parser from them and runs the chosen handler.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 from store import logs
 from store.errors import StoreError
+from tui.cli import browse, export, ingest, read, repair
+from tui.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, Handler
 
-Handler = Callable[[argparse.Namespace], int]
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-class CliError(Exception):
-    """A one-line error for the user, with the exit code to end with."""
-
-    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
-        super().__init__(message)
-        self.code = code
+COMMAND_GROUPS = (browse, ingest, read, export, repair)
+"""The modules whose `register(add)` adds subcommands, in the order `convo --help` lists them."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,9 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read, search and repair the conversation histories of AI coding agents.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from tui import commands  # the subcommands' handlers
 
-    commands.register(sub, common)
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(
+            name, parents=[common], help=help_text, description=help_text
+        )
+        p.set_defaults(handler=handler)
+        return p
+
+    for group in COMMAND_GROUPS:
+        group.register(add)
     return parser
 
 
@@ -88,26 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-
-
-# ------------------------------------------------------------------------------------------
-# Helpers shared by the commands
-
-
-def db_path(args: argparse.Namespace) -> Path | None:
-    value = getattr(args, "db", None)
-    return Path(value).expanduser() if value else None
-
-
-def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2))
-    sys.stdout.write("\n")
-
-
-def fmt_time(ms: int | None) -> str:
-    if not ms:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 if __name__ == "__main__":  # pragma: no cover

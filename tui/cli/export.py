@@ -12,16 +12,15 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from store import pages
 from store.export import jsonl, markdown
-from tui.cli import EXIT_OK, CliError
-from tui.commands import open_db
+from tui.cli.common import EXIT_OK, Add, CliError, open_db
 
 
-def register(add: Any) -> None:
-    """Add the `export` subcommand (called by `tui.commands.register`)."""
+def register(add: Add) -> None:
+    """Add the `export` subcommand."""
     p = add("export", cmd_export, "a session as Markdown, or its original log lines (jsonl)")
     p.add_argument("session", metavar="SESSION", help="id, native id or a unique prefix of it")
     p.add_argument("--format", choices=("md", "jsonl"), default="md", help="default: md")

@@ -19,14 +19,14 @@ from store.errors import StoreUnusable
 from store.repair import checks, jobs, planner, rebuild
 from store.repair.findings import Problem, short_sessions
 from store.repair.plans import many
-from tui.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, db_path, print_json
+from tui.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Add, CliError, db_path, print_json
 
 PREVIEW_LINES = 8
 """Rows listed per step in the human-readable plan (the JSON has them all)."""
 
 
-def register(add: Any) -> None:
-    """Add the subcommands (called by `tui.commands.register`)."""
+def register(add: Add) -> None:
+    """Add the `check`, `repair`, `rebuild-index` and `jobs` subcommands."""
     p = add("check", cmd_check, "diagnose the store: exit 0 healthy, 1 problems, 2 unusable")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-logs", action="store_true", help="do not compare with the log files")

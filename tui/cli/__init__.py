@@ -1,0 +1,1 @@
+"""The `convo` command line: `main` parses and dispatches; one module per command group."""

@@ -109,8 +109,8 @@ class BackgroundWork(App[None]):
     def _follow(self, roots: list[Path]) -> None:
         # watchfiles blocks on the OS's change notifications (no polling loop): an idle app
         # wakes once a second to check the stop event, nothing more.
-        from store.ingest.driver import IngestReport
         from store.ingest.follow import ingest_on_change, watch_roots
+        from store.ingest.writing import IngestReport
 
         def stored(report: IngestReport) -> None:
             self.post_message(LiveIngested(report))
@@ -145,7 +145,8 @@ class BackgroundWork(App[None]):
         description="Reading new agent log lines",
     )
     def _backfill(self, roots: list[Path]) -> None:
-        from store.ingest.driver import Ingester, Progress
+        from store.ingest.driver import Ingester
+        from store.ingest.writing import Progress
 
         worker = get_current_worker()
         added = 0

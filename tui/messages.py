@@ -15,10 +15,10 @@ from textual.strip import Strip
 
 from store.records import FailureRow, MessageRow, SessionRow
 
-if TYPE_CHECKING:  # the ingest driver is imported by the backfill only, not at start-up
+if TYPE_CHECKING:  # ingest and repair are imported by the work that needs them, not at start-up
     from pathlib import Path
 
-    from store.ingest.driver import IngestReport
+    from store.ingest.writing import IngestReport
     from store.repair.checks import CheckReport
     from store.repair.job_types import JobStatus
     from store.repair.plans import Plan

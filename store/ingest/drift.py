@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store.append import decompress
-from store.ingest.driver import SKIP_NAMES, default_roots, discover, sniff_agent
+from store.ingest.locate import SKIP_NAMES, default_roots, discover
+from store.ingest.reading import sniff_agent
 from store.records import Copy, LogDrift
 
 

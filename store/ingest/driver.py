@@ -24,10 +24,9 @@ import orjson
 from store import append, funnel, logs
 from store.db import connection
 from store.ingest import locate, opencode_db, opencode_tree
-from store.ingest.locate import SKIP_NAMES, default_roots, discover
+from store.ingest.locate import default_roots, discover
 from store.ingest.parsers.registry import PARSERS
 from store.ingest.reading import (
-    BLOCK,
     CHUNK_BYTES,
     CHUNK_LINES,
     HEAD_BYTES,
@@ -46,26 +45,6 @@ from store.records import (
     Record,
     block_index,
 )
-
-__all__ = [
-    "BLOCK",
-    "CHUNK_BYTES",
-    "CHUNK_LINES",
-    "HEAD_BYTES",
-    "SKIP_NAMES",
-    "Chunk",
-    "IngestReport",
-    "Ingester",
-    "LineReader",
-    "Progress",
-    "default_roots",
-    "discover",
-    "head_hash",
-    "ingest",
-    "make_chunk",
-    "prefetch",
-    "sniff_agent",
-]
 
 log = logs.get("ingest")
 

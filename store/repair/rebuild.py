@@ -27,7 +27,9 @@ from typing import Any
 from store import db as store_db
 from store import logs
 from store.errors import StoreError
-from store.ingest.driver import SKIP_NAMES, Ingester, Progress, default_roots, discover
+from store.ingest.driver import Ingester
+from store.ingest.locate import SKIP_NAMES, default_roots, discover
+from store.ingest.writing import Progress
 from store.repair.carry import carry_over
 from store.repair.salvage import old_sources, open_old
 

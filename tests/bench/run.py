@@ -336,15 +336,15 @@ def raw_insert_rate(corpus: Path, db: Path) -> float:
 
 
 def _jsonl_files(corpus: Path) -> Iterator[Path]:
-    from store.ingest.driver import discover
+    from store.ingest.locate import discover
 
     return discover([corpus])
 
 
 def _raw_chunks(path: Path, ids: _RawIds) -> Iterator[_RawRows]:
     """Parse a file with convo's own parser, a chunk at a time, as the ingester does."""
-    from store.ingest.driver import CHUNK_LINES, sniff_agent
     from store.ingest.parsers.registry import PARSERS
+    from store.ingest.reading import CHUNK_LINES, sniff_agent
     from store.records import ParseState
 
     with path.open("rb") as fh:

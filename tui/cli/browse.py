@@ -52,7 +52,7 @@ def run_app(
         notice: a notification to show on start.
     """
     from store import views
-    from store.ingest.driver import default_roots, discover
+    from store.ingest.locate import default_roots, discover
     from tui.app import ConvoApp
 
     roots = default_roots()

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from store import db as store_db
-from store.ingest.driver import Ingester, IngestReport, Progress
+from store.ingest.driver import Ingester
 from store.ingest.parsers.registry import PARSERS
+from store.ingest.writing import IngestReport, Progress
 from tui.cli.common import EXIT_ERROR, EXIT_OK, Add, open_db, print_json
 
 

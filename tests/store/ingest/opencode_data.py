@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from store.db import reading
-from store.ingest.driver import Ingester, IngestReport
+from store.ingest.driver import Ingester
+from store.ingest.writing import IngestReport
 
 SCHEMA = """
 CREATE TABLE session (

@@ -15,7 +15,8 @@ import pytest
 from store import pages
 from store.db import reading
 from store.export import jsonl
-from store.ingest.driver import Ingester, IngestReport
+from store.ingest.driver import Ingester
+from store.ingest.writing import IngestReport
 from tests.store.ingest.opencode_data import (
     T0,
     add_message,

@@ -12,7 +12,7 @@ import pytest
 from store import pages
 from store.db import connection, reading
 from store.ingest import locate
-from store.ingest.driver import default_roots, discover
+from store.ingest.locate import default_roots, discover
 from store.ingest.parsers import opencode
 from store.records import (
     KIND_PROMPT,

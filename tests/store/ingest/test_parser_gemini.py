@@ -12,9 +12,11 @@ import pytest
 
 from store import pages
 from store.db import connection, reading
-from store.ingest.driver import Ingester, IngestReport, discover
-from store.ingest.driver import default_roots as ingest_roots
+from store.ingest.driver import Ingester
+from store.ingest.locate import default_roots as ingest_roots
+from store.ingest.locate import discover
 from store.ingest.parsers import claude, codex, gemini
+from store.ingest.writing import IngestReport
 from store.records import (
     FALLBACK_PREFIX,
     KIND_META,

@@ -58,6 +58,19 @@ class Terminal:
             time.sleep(0.2)
         raise AssertionError(f"{texts!r} never showed; the screen was:\n{screen}")
 
+    def wait_for_footer_without(self, text: str) -> str:
+        """Poll until the footer (the last line) no longer shows `text`: the keys it names left
+        with the focus, so the focus has moved (Textual moves it after the key that asked)."""
+        deadline = time.monotonic() + TIMEOUT_S
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            lines = screen.rstrip("\n").splitlines()
+            if lines and text not in lines[-1]:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} stayed in the footer; the screen was:\n{screen}")
+
 
 @contextmanager
 def running_convo(tmp_path: Path, db: Path) -> Iterator[Terminal]:
@@ -96,7 +109,10 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
 def test_browse_read_failures_quit(terminal: Terminal) -> None:
     terminal.wait_for("29 sessions · agent: all", "Start a test-coverage team", "? Help")
 
-    terminal.keys("/", "Timestamp-Based", "Enter")
+    terminal.keys("/")
+    # Typed before the filter has the focus, the letters would be the list's keys (a, s, ...).
+    terminal.wait_for_footer_without("a Agent")
+    terminal.keys("Timestamp-Based", "Enter")
     terminal.wait_for("1 session ·", "matching “Timestamp-Based”")
     terminal.keys("Enter")
     terminal.wait_for(

@@ -3,7 +3,8 @@
 Rule 1: a message's `seq` is computed by SQL inside the one statement that stores it
 (`COALESCE(MAX(seq), 0) + 1` of its session under the write lock) and handed back by RETURNING.
 Re-storing a message that exists (same session and `stable_id`) keeps its original `seq`.
-These functions run inside a funnel transaction (`store.funnel.write`), on its connection.
+These functions run inside a funnel transaction (`store.funnel.write`), on its connection, and
+keep the full-text index (`store.textindex`) in step in that same transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 import zstandard
 
-from store import logs
+from store import logs, textindex
 from store.db import connection
 from store.records import (
     BLOCK_SEP,
@@ -145,6 +146,7 @@ def append(
             compress(rec.raw) if blob is None else blob,
         ),
     ).fetchone()
+    textindex.added(c, int(row[0]), rec.text)
     return int(row[0]), int(row[1])
 
 
@@ -233,7 +235,9 @@ def ensure_session(
 # ---------------------------------------------------------------------------------------------
 # Last-copy-wins upserts, rewinds and stand-ins (opt-in per record; see MessageRecord.replace).
 
-FIND_SQL = "SELECT id, seq, raw, hidden, stale FROM message WHERE session_id = ? AND stable_id = ?"
+FIND_SQL = (
+    "SELECT id, seq, raw, hidden, stale, text FROM message WHERE session_id = ? AND stable_id = ?"
+)
 
 REPLACE_SQL = """
 UPDATE message SET native_id = ?, group_id = ?, role = ?, kind = ?, line_type = ?, timestamp = ?,
@@ -287,6 +291,7 @@ def replace(
             message_id,
         ),
     )
+    textindex.changed(c, message_id, row[5], rec.text)
     c.execute("DELETE FROM part WHERE message_id = ?", (message_id,))
     insert_parts(message_id, rec.text, rec.parts, c)
     return message_id, seq, UPDATED

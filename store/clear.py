@@ -8,7 +8,7 @@ deleted by primary key, in bounded batches, each through the commit funnel.
 
 from __future__ import annotations
 
-from store import funnel
+from store import funnel, textindex
 from store.db import connection
 from store.models import ChatMessage, Session, Source, db
 
@@ -34,6 +34,7 @@ def clear_session(session_id: int) -> int:
         chunk = ids[start : start + BATCH]
 
         def work(chunk: list[int] = chunk) -> int:
+            textindex.removing(connection(), chunk)
             return int(ChatMessage.delete().where(ChatMessage.id.in_(chunk)).execute())
 
         ctx = funnel.Context("clear-session", session_key=str(session_id))

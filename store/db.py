@@ -16,7 +16,7 @@ from pathlib import Path
 import platformdirs
 from peewee import DatabaseError, SqliteDatabase
 
-from store import schema
+from store import schema, textindex
 from store.errors import StoreUnusable
 from store.models import db
 
@@ -67,6 +67,7 @@ def open_store(
     if not db.is_closed() if db.obj is not None else False:
         db.close()
     db.initialize(database)
+    textindex.forget()
     if migrate:
         try:
             with db.connection_context():
@@ -99,3 +100,4 @@ def close() -> None:
     """Close this thread's connection, if open."""
     if db.obj is not None and not db.is_closed():
         db.close()
+    textindex.forget()

@@ -8,17 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from store import textindex
 from store.errors import StoreUnusable
 from store.models import MODELS, db
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _v1() -> None:
     db.create_tables(MODELS, safe=True)
 
 
-MIGRATIONS: dict[int, Callable[[], None]] = {1: _v1}
+def _v2() -> None:
+    """The full-text index (where this SQLite has FTS5). The rows a store already holds are left
+    to the resumable `search_index` job, so opening a large store does not stall on indexing."""
+    textindex.create(db.connection(), backlog_all=True)
+
+
+MIGRATIONS: dict[int, Callable[[], None]] = {1: _v1, 2: _v2}
 """Target version -> the step that reaches it from the version before."""
 
 

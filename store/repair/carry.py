@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from store import funnel, logs
+from store import funnel, logs, textindex
 from store.db import connection, reading
 from store.models import db
 from store.repair.fixes import RECOVERED_TITLE, VISIBLE, recount_tally
@@ -47,13 +47,24 @@ def carry_over(old: sqlite3.Connection, known: list[tuple[int, str]]) -> tuple[i
         carrier = _Carrier(old, dict(known))
         batch: list[tuple[Any, ...]] = []
         for row in salvage(old, "message", MESSAGE_COLUMNS):
+            if not _whole(row):
+                carrier.unreadable += 1
+                continue
             batch.append(row)
             if len(batch) >= COMMIT_EVERY:
                 carrier.offer(batch)
                 batch = []
         carrier.offer(batch)
         carrier.finish()
+    if carrier.unreadable:
+        log.warning("%d message rows of the old store were unreadable garbage", carrier.unreadable)
     return len(carrier.carried), len(carrier.touched)
+
+
+def _whole(row: tuple[Any, ...]) -> bool:
+    """Whether a salvaged row is a message at all: a damaged page can read back as a row of NULLs
+    (id 0, no session, no stable id), which no INSERT would take."""
+    return bool(row[0]) and row[1] is not None and row[2] is not None and None not in row[5:7]
 
 
 class _Carrier:
@@ -66,6 +77,7 @@ class _Carrier:
         self.carried: list[int] = []
         self.touched: set[int] = set()
         self.by_source: set[tuple[str, str]] | None = None
+        self.unreadable = 0
 
     def offer(self, rows: list[tuple[Any, ...]]) -> None:
         """Carry the rows the new store lacks, in one transaction."""
@@ -100,6 +112,7 @@ class _Carrier:
         stale = 1 if path and Path(path).is_file() else row[14]  # the live log lacks it
         values = (sid, *row[2:14], stale, self._source(conn, row[15]), row[16], row[17])
         new_id = int(conn.execute(INSERT_SQL, values).fetchone()[0])
+        textindex.added(conn, new_id, row[12] or "")
         for part in self._parts(row[0]):
             conn.execute(
                 "INSERT INTO part (message_id, idx, type, text, tool_name, tool_id, "

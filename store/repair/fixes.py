@@ -16,7 +16,7 @@ from typing import Any
 
 from peewee import PeeweeException
 
-from store import funnel, logs
+from store import funnel, logs, textindex
 from store.db import connection
 from store.ingest.driver import Ingester
 from store.models import db
@@ -53,8 +53,10 @@ def chunks(values: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
 
 
 def forget(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
-    """Delete messages by id (their parts cascade), taking them off their files' tallies."""
+    """Delete messages by id (their parts cascade and their index entries go first), taking them
+    off their files' tallies."""
     for chunk in chunks(list(ids)):
+        textindex.removing(conn, chunk)
         conn.execute(
             "UPDATE source SET lines_ok = MAX(0, lines_ok - c.ok), "
             "lines_unknown = MAX(0, lines_unknown - c.unknown) FROM "

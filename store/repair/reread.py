@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from store import logs
+from store import logs, textindex
 from store.db import connection
 from store.ingest.driver import Ingester
 from store.repair.fixes import (
@@ -185,6 +185,7 @@ class _Stash:
             f"{', '.join(':' + n for n in names)}) RETURNING id"
         )
         new_id = int(self.conn.execute(sql, values).fetchone()[0])
+        textindex.added(self.conn, new_id, values.get("text") or "")
         for part in self.parts.get(row[col["id"]], []):
             self.conn.execute(
                 "INSERT INTO part (message_id, idx, type, text, tool_name, tool_id, "

@@ -107,10 +107,12 @@ def kinds(report: dict[str, Any]) -> set[str]:
 def snapshot(path: Path) -> dict[str, Any]:
     """Every row of every table and the schema: equal before and after means nothing changed."""
     with raw(path) as conn:
+        # Virtual (FTS5) tables are read through their shadow tables, which are listed too.
         tables = [
             r[0]
             for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name"
             )
         ]
         out: dict[str, Any] = {
@@ -119,9 +121,11 @@ def snapshot(path: Path) -> dict[str, Any]:
             ).fetchall()
         }
         for table in tables:
-            out[table] = conn.execute(
-                f'SELECT * FROM "{table}" NOT INDEXED ORDER BY rowid'
-            ).fetchall()
+            try:
+                rows = conn.execute(f'SELECT * FROM "{table}" NOT INDEXED ORDER BY rowid')
+            except sqlite3.OperationalError:  # a WITHOUT ROWID table (FTS5's config)
+                rows = conn.execute(f'SELECT * FROM "{table}" ORDER BY 1')
+            out[table] = rows.fetchall()
     return out
 
 

@@ -1,0 +1,1 @@
+"""Full-text search: query parsing, the search itself, snippets; uses the core (its index)."""

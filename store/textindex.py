@@ -171,15 +171,10 @@ def _waiting(conn: sqlite3.Connection, message_id: int) -> bool:
 
 def indexed_share(conn: sqlite3.Connection) -> float:
     """The share of message rows the index holds (1.0 when it is complete)."""
-    lo, hi = backlog(conn)
-    if hi <= lo:
+    waiting = waiting_rows(conn)
+    if not waiting:
         return 1.0
     total = int(conn.execute("SELECT COUNT(*) FROM message").fetchone()[0])
-    waiting = int(
-        conn.execute("SELECT COUNT(*) FROM message WHERE id > ? AND id <= ?", (lo, hi)).fetchone()[
-            0
-        ]
-    )
     return 1.0 if total == 0 else max(0.0, 1.0 - waiting / total)
 
 
@@ -252,9 +247,33 @@ def index_rows(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> int
     return n
 
 
-def wipe(conn: sqlite3.Connection) -> None:
-    """Empty both indexes and leave every row to the `search_index` job (a rebuild's start)."""
-    conn.execute(f"INSERT INTO {FTS} ({FTS}) VALUES ('delete-all')")
-    conn.execute(f"DELETE FROM {CJK}")
-    top = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM message").fetchone()[0])
-    set_backlog(conn, 0, top)
+def recreate(conn: sqlite3.Connection) -> bool:
+    """Drop the index tables (whatever state they are in) and make them again, empty, with every
+    row left to the `search_index` job: a rebuild's first step. Returns whether they exist now."""
+    for table in (FTS, CJK):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    return create(conn, backlog_all=True)
+
+
+def waiting_rows(conn: sqlite3.Connection) -> int:
+    """How many message rows are not in the index yet."""
+    lo, hi = backlog(conn)
+    if hi <= lo:
+        return 0
+    row = conn.execute("SELECT COUNT(*) FROM message WHERE id > ? AND id <= ?", (lo, hi))
+    return int(row.fetchone()[0])
+
+
+def indexed_rows(conn: sqlite3.Connection) -> int:
+    """How many rows the main index holds (its per-row size table has one row each)."""
+    return int(conn.execute(f"SELECT COUNT(*) FROM {FTS}_docsize").fetchone()[0])
+
+
+def integrity_error(conn: sqlite3.Connection) -> str | None:
+    """FTS5's own check of the index's internal structure; None when it passes."""
+    try:
+        conn.execute(f"INSERT INTO {FTS} ({FTS}) VALUES ('integrity-check')")
+        conn.execute(f"INSERT INTO {CJK} ({CJK}) VALUES ('integrity-check')")
+    except sqlite3.DatabaseError as err:
+        return str(err)
+    return None

@@ -24,6 +24,7 @@ from typing import Any
 
 from peewee import DatabaseError
 
+from store import textindex
 from store.ingest import drift
 from store.repair.findings import (
     CountDrift,
@@ -104,6 +105,7 @@ class Checker:
             ("counts", self._counts),
             ("logs", self._logs),
             ("jobs", self._jobs),
+            ("search", self._search),
         ]
         pages = PageCheck()
         pages.start()
@@ -347,6 +349,25 @@ class Checker:
         found, marked = drift.file_drift(self.conn, known, self.roots)
         self.out["logs"] = tuple(short + found)
         self.out["gone_marked"] = tuple(marked)
+
+    def _search(self) -> None:
+        """The full-text index: there if it should be, as many rows as the table (less those
+        still waiting to be indexed), and sound by FTS5's own integrity check."""
+        if not textindex.wanted():
+            return
+        if not textindex.present(self.conn):
+            self.out["search_missing"] = True
+            return
+        waiting = textindex.waiting_rows(self.conn)
+        self.out["search_waiting"] = waiting
+        indexed = textindex.indexed_rows(self.conn)
+        expected = self.totals.rows - waiting
+        if indexed != expected:
+            self.out["search_drift"] = f"{indexed:,} rows indexed of {expected:,}"
+            return
+        error = textindex.integrity_error(self.conn)
+        if error is not None:
+            self.out["search_drift"] = f"FTS5 integrity check: {error}"
 
     def _jobs(self) -> None:
         found = troubled()

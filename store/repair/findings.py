@@ -163,6 +163,12 @@ class Findings:
     paused_jobs: tuple[JobFact, ...] = ()
     """Jobs stopped by the user before they finished (resumable)."""
     sessions_total: int = 0
+    search_missing: bool = False
+    """The store should have a full-text index and has not (its tables are gone)."""
+    search_drift: str | None = None
+    """How the full-text index is out of step with its table (None: it is not)."""
+    search_waiting: int = 0
+    """Messages not in the full-text index yet (it is being built)."""
 
     def logs_by(self, reason: str) -> list[LogDrift]:
         return [d for d in self.logs if d.reason == reason]

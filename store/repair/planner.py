@@ -302,6 +302,28 @@ def _tail_steps(f: Findings, before: Sequence[Step]) -> list[Step]:
                 {"jobs": known},
             )
         )
+    rebuild = f.search_missing or f.search_drift is not None
+    if rebuild or f.search_waiting:
+        kinds = tuple(
+            k
+            for k, on in (
+                ("search_missing", f.search_missing),
+                ("search_drift", f.search_drift is not None),
+                ("search_backlog", bool(f.search_waiting)),
+            )
+            if on
+        )
+        steps.append(
+            Step(
+                "search_index",
+                kinds,
+                "rebuild the full-text search index from the messages, in resumable batches"
+                if rebuild
+                else f"index the {many(f.search_waiting, 'message')} the search index lacks, "
+                "in resumable batches",
+                {"rebuild": rebuild},
+            )
+        )
     gone = f.logs_by("gone")
     if gone:
         steps.append(

@@ -30,6 +30,7 @@ def summarize(f: Findings) -> tuple[list[Problem], list[Problem]]:
             *_seq_problems(f),
             *_log_problems(f),
             *_job_problems(f),
+            *_search_problems(f),
         )
         if p.count
     ]
@@ -170,6 +171,32 @@ def _log_problems(f: Findings) -> list[Problem]:
             (s for d in of("gone") for s in d.sessions),
             "log files that disappeared from disk are not marked; fix: mark them gone "
             "(their sessions are kept)",
+        ),
+    ]
+
+
+def _search_problems(f: Findings) -> list[Problem]:
+    return [
+        _problem(
+            "search_missing",
+            int(f.search_missing),
+            (),
+            "the full-text search index is missing (its tables are gone); fix: make it again "
+            "and index every message (a resumable job; search works meanwhile on what is done)",
+        ),
+        _problem(
+            "search_drift",
+            int(f.search_drift is not None),
+            (),
+            f"the full-text search index is out of step with the messages ({f.search_drift}); "
+            "fix: rebuild it (a resumable job)",
+        ),
+        _problem(
+            "search_backlog",
+            f.search_waiting,
+            (),
+            f"{many(f.search_waiting, 'message')} not in the full-text search index yet; "
+            "fix: index them (a resumable job, which the app also runs on its own)",
         ),
     ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from store.repair import fixes, renumber, reread
+from store.repair import fixes, renumber, reread, searchindex
 from store.repair.job_types import Step
 
 STEPS: dict[str, Callable[[], Step]] = {
@@ -24,5 +24,6 @@ STEPS: dict[str, Callable[[], Step]] = {
     "renumber": renumber.Renumber,
     "recount": renumber.Recount,
     "reread": reread.Reread,
+    "search_index": searchindex.SearchIndex,
 }
 """Step kinds by job name."""

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from store.errors import StoreError
 from store.textindex import cjk_spaced, has_cjk
 
 MAX_TERMS = 32
@@ -57,8 +58,10 @@ class Query:
     notes: tuple[str, ...]  # one line each: what was changed in the query
 
 
-class QueryError(ValueError):
+class QueryError(StoreError, ValueError):
     """A query that cannot mean anything, with a one-line message for the user."""
+
+    title = "Search"
 
 
 @dataclass(frozen=True)

@@ -355,6 +355,7 @@ COVERED = {
     "counts": ("message counts", "each session's stored count against its rows"),
     "logs": ("the logs on disk", "files never ingested, grown, shrunk or gone"),
     "jobs": ("repair jobs", "interrupted, stopped or failed"),
+    "search": ("the search index", "there, every message in it, sound by FTS5's own check"),
 }
 """What each step of `store.repair.checks` looks at (by step name): the summary names the running
 step, the healthy screen lists them all."""

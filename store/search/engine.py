@@ -343,3 +343,29 @@ def _cursor(token: str) -> tuple[str, tuple[float, int]]:
         return mode, (float(rank), int(last))
     except (ValueError, UnicodeDecodeError):
         raise BadCursor() from None
+
+
+def session_matches(session_id: int, text: str, *, limit: int = 10_000) -> list[int]:
+    """The seqs of one session's shown messages that match `text` by the index, in seq order
+    (for find within a large transcript; a small one is scanned as it is).
+
+    Raises:
+        QueryError, Unavailable: as `search`.
+    """
+    parsed = query_module.parse(text)
+    where, params = _filters(Filters(session_id=session_id))
+    seqs: set[int] = set()
+    with reading() as conn:
+        if not textindex.present(conn):
+            raise Unavailable(_why_unavailable())
+        for table, match in ((textindex.FTS, parsed.match), (textindex.CJK, parsed.cjk_match)):
+            if not match:
+                continue
+            rows = conn.execute(
+                f"SELECT m.seq FROM {table} AS f JOIN message AS m ON m.id = f.rowid "
+                "JOIN session AS s ON s.id = m.session_id "
+                f"WHERE {table} MATCH ? AND {where} LIMIT ?",
+                [match, *params, limit],
+            ).fetchall()
+            seqs.update(int(r[0]) for r in rows)
+    return sorted(seqs)[:limit]

@@ -1,0 +1,63 @@
+"""The full-text index damaged the ways derived indexes break in the wild: entries lost, its table
+dropped, its storage corrupted. `check` finds each, `repair` rebuilds the index (a resumable job),
+and afterwards search finds what the messages hold again; no message is touched."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from store import db as store_db
+from store.search import engine
+from tests.store.repair.repair_support import Corpus, build, raw, transcripts
+from tests.store.repair.test_repair_damage import check_repair_check
+
+
+def lose_entries(corpus: Corpus) -> None:
+    """Entries removed (FTS5's own delete, as a buggy writer or a lost update would)."""
+    with raw(corpus.db) as conn:
+        rows = conn.execute("SELECT id, text FROM message WHERE id % 3 = 0").fetchall()
+        for message_id, text in rows:
+            conn.execute(
+                "INSERT INTO message_fts (message_fts, rowid, text) VALUES ('delete', ?, ?)",
+                (message_id, text),
+            )
+
+
+def drop_table(corpus: Corpus) -> None:
+    with raw(corpus.db) as conn:
+        conn.execute("DROP TABLE message_fts")
+
+
+def corrupt_storage(corpus: Corpus) -> None:
+    """Index pages gone from its shadow table: the row counts agree, FTS5's check does not."""
+    with raw(corpus.db) as conn:
+        conn.execute("DELETE FROM message_fts_data WHERE id > 10 AND id % 2 = 0")
+
+
+@pytest.mark.parametrize(
+    ("damage", "kind"),
+    [
+        (lose_entries, "search_drift"),
+        (drop_table, "search_missing"),
+        (corrupt_storage, "search_drift"),
+    ],
+)
+def test_a_damaged_search_index_is_found_and_rebuilt(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[Corpus], None],
+    kind: str,
+) -> None:
+    corpus = build(tmp_path)
+    store_db.open_store(corpus.db)
+    every = {h.message_id for h in engine.search("the", limit=500).hits}
+    assert len(every) > 50
+    before = transcripts(corpus.db)
+    damage(corpus)
+    check_repair_check(corpus, tmp_path, capsys, {kind})
+    assert transcripts(corpus.db) == before
+    store_db.open_store(corpus.db)
+    assert {h.message_id for h in engine.search("the", limit=500).hits} == every

@@ -128,11 +128,14 @@ def append(
     conn: sqlite3.Connection | None = None,
     *,
     blob: bytes | None = None,
+    index: bool = True,
 ) -> tuple[int, int]:
     """Store one message (or find it again) and return `(id, seq)` as the database has them.
 
     The caller must hold the write lock (run inside `funnel.write`). `blob` is the record's raw
-    line already compressed (the ingest pipeline compresses off the writing thread).
+    line already compressed (the ingest pipeline compresses off the writing thread). With
+    `index=False` the caller indexes the new rows itself in the same transaction (the ingest
+    writer does, a chunk at a time, with `textindex.added_new`).
     """
     c = conn or connection()
     row = c.execute(
@@ -146,7 +149,8 @@ def append(
             compress(rec.raw) if blob is None else blob,
         ),
     ).fetchone()
-    textindex.added(c, int(row[0]), rec.text)
+    if index:
+        textindex.added(c, int(row[0]), rec.text)
     return int(row[0]), int(row[1])
 
 

@@ -96,6 +96,8 @@ def wanted() -> bool:
 
 _present: dict[int, tuple[int, bool]] = {}
 _present_lock = threading.Lock()
+_off: bool | None = None
+"""`disabled()` as it was when the store was opened (read once: it is asked for every write)."""
 
 
 def present(conn: sqlite3.Connection) -> bool:
@@ -106,7 +108,10 @@ def present(conn: sqlite3.Connection) -> bool:
     `store.db` forgets the cache whenever it opens or closes a store, so a connection id reused
     by another store's connection never reads a stale answer.
     """
-    if disabled():
+    global _off
+    if _off is None:
+        _off = disabled()
+    if _off:
         return False
     version = int(conn.execute("PRAGMA schema_version").fetchone()[0])
     key = id(conn)
@@ -128,8 +133,10 @@ def present(conn: sqlite3.Connection) -> bool:
 
 def forget() -> None:
     """Drop what `present` cached (a store was opened or closed)."""
+    global _off
     with _present_lock:
         _present.clear()
+        _off = None
 
 
 def create(conn: sqlite3.Connection, *, backlog_all: bool) -> bool:
@@ -207,6 +214,17 @@ def added(conn: sqlite3.Connection, message_id: int, text: str) -> None:
     """A row was stored (or an append found it again): index it unless it already is."""
     if present(conn) and not _waiting(conn, message_id) and not _indexed(conn, message_id):
         _insert(conn, message_id, text)
+
+
+def added_new(conn: sqlite3.Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """Rows just inserted in this transaction, none of them indexed or waiting (their ids are
+    above every id there was when the transaction began): index them with one statement."""
+    if not rows or not present(conn):
+        return
+    conn.executemany(f"INSERT INTO {FTS} (rowid, text) VALUES (?, ?)", rows)
+    cjk = [(i, cjk_spaced(text)) for i, text in rows if has_cjk(text)]
+    if cjk:
+        conn.executemany(f"INSERT INTO {CJK} (rowid, text) VALUES (?, ?)", cjk)
 
 
 def changed(conn: sqlite3.Connection, message_id: int, old: str, new: str) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from store import append, funnel, logs
+from store import append, funnel, logs, textindex
 from store.db import connection
 from store.ingest.reading import Chunk
 from store.models import Source
@@ -174,6 +174,7 @@ class FileWriter:
         conn = connection()
         result = _ChunkResult()
         self._parts: list[append.PartRow] = []
+        self._indexed: list[tuple[int, str]] = []
         max_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM message").fetchone()[0]
         counts: dict[int, list[int]] = {}
         for rec, blob in zip(records, blobs, strict=True):
@@ -190,6 +191,7 @@ class FileWriter:
             else:
                 self._store_bad(rec, result)
         self._flush_parts()
+        textindex.added_new(conn, self._indexed)
         for (session_id, group), (rows, existed) in result.groups.items():
             if existed and append.hide_blocks_after(session_id, group, rows):
                 result.recount.add(session_id)
@@ -231,7 +233,9 @@ class FileWriter:
             message_id, _seq, status = append.replace(session_id, rec, self.source.id, blob=blob)
             self._note_group(session_id, rec, status, result)
         else:
-            message_id, _seq = append.append(session_id, rec, self.source.id, blob=blob)
+            message_id, _seq = append.append(
+                session_id, rec, self.source.id, blob=blob, index=False
+            )
             status = append.NEW if message_id > max_id else append.SAME
         self.touched_ids.add(message_id)
         if status == append.UPDATED:
@@ -244,8 +248,10 @@ class FileWriter:
             result.dup += 1
             return
         self._new_ids.add(message_id)
-        # Parts of new messages are written with one executemany per transaction.
+        # Parts and index entries of new messages: one executemany each per transaction.
         self._parts += append.part_rows(message_id, rec.text, rec.parts)
+        if not rec.replace:  # a replace indexed its row itself
+            self._indexed.append((message_id, rec.text))
         result.added += 1
         if rec.kind == KIND_UNKNOWN:
             result.unknown[rec.line_type or "?"] += 1

@@ -120,11 +120,16 @@ def search(
     """
     flt = filters or Filters()
     parsed = query_module.parse(text)
+    mode, after, wide = _cursor(cursor) if cursor else (None, None, False)
     with reading() as conn:
         if not textindex.present(conn):
             raise Unavailable(_why_unavailable())
         indexed = textindex.indexed_share(conn)
-        mode, after = _cursor(cursor) if cursor else (None, None)
+        if wide:  # a later page of a fallback search
+            wider = query_module.fallback(text)
+            if wider is None:
+                raise BadCursor()
+            return _run(conn, text, wider, flt, limit, mode, after, indexed, fallback=True)
         results = _run(conn, text, parsed, flt, limit, mode, after, indexed)
         if results.hits or cursor is not None:
             return results
@@ -173,7 +178,8 @@ def _run(
     following = None
     if rest and page:
         last = page[-1]
-        following = _encode(mode, float(last[-1]) if mode == "bm25" else 0.0, int(last[0]))
+        rank = float(last[-1]) if mode == "bm25" else 0.0
+        following = _encode(mode, rank, int(last[0]), fallback)
     notes = tuple(parsed.notes)
     if fallback:
         said = ", ".join(parsed.terms)
@@ -329,18 +335,19 @@ def _hit(r: tuple[Any, ...]) -> Hit:
     )
 
 
-def _encode(mode: str, rank: float, last_id: int) -> str:
-    raw = f"{mode}:{rank!r}:{last_id}".encode()
+def _encode(mode: str, rank: float, last_id: int, fallback: bool) -> str:
+    raw = f"{mode}:{rank!r}:{last_id}:{int(fallback)}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _cursor(token: str) -> tuple[str, tuple[float, int]]:
+def _cursor(token: str) -> tuple[str, tuple[float, int], bool]:
+    """(ranking, (rank, last id), fallback) of the page a cursor continues."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        mode, rank, last = raw.split(":")
-        if mode not in ("bm25", "recent"):
+        mode, rank, last, wide = raw.split(":")
+        if mode not in ("bm25", "recent") or wide not in ("0", "1"):
             raise ValueError(mode)
-        return mode, (float(rank), int(last))
+        return mode, (float(rank), int(last)), wide == "1"
     except (ValueError, UnicodeDecodeError):
         raise BadCursor() from None
 

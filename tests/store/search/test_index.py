@@ -301,3 +301,24 @@ def test_a_question_finds_what_it_means(fixture_store: Path) -> None:
     found = engine.search("how did we implement the timestamp based caching?")
     assert found.fallback and found.notes[0].startswith("no message has every word")
     assert any("Timestamp-Based Caching" in h.title for h in found.hits[:5])
+
+
+def test_a_fallback_search_pages_on_its_own_words(fixture_store: Path) -> None:
+    question = "how did we implement the timestamp based caching?"
+    first = engine.search(question, Filters(subagents=True), limit=3)
+    assert first.fallback and first.next is not None
+    seen = {h.message_id for h in first.hits}
+    cursor = first.next
+    while cursor is not None:
+        page = engine.search(question, Filters(subagents=True), limit=3, cursor=cursor)
+        assert page.fallback and page.hits
+        assert not seen & {h.message_id for h in page.hits}
+        seen |= {h.message_id for h in page.hits}
+        cursor = page.next
+    assert len(seen) > 6
+
+
+@pytest.mark.parametrize("cursor", ["=", "nonsense", "YmFk", "cmVjZW50OjA6eA"])
+def test_a_cursor_it_did_not_give_out_is_one_line(fixture_store: Path, cursor: str) -> None:
+    with pytest.raises(engine.BadCursor, match=r"^that page cursor"):
+        engine.search("test", cursor=cursor)

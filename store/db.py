@@ -56,7 +56,7 @@ def open_store(
     target = Path(path) if path is not None else default_db_path()
     target = target.expanduser()
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # private, as the file
         if not target.exists():
             target.touch(mode=0o600)
     except OSError as err:

@@ -1,7 +1,9 @@
 """The log file: a rotating file in the user log folder; every failure is written there.
 
 Nothing here prints to the terminal: a failure reaches the user as one line, a notification or a
-failures-screen row, and its details live in this file.
+failures-screen row, and its details live in this file. It quotes the user's conversations, so it
+is private like the store: the file (and each rotated one) is mode 0600, and a log folder convo
+creates is 0700 (an existing folder is left as it is, never widened).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import logging
 import os
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
 LOGGER_NAME = "convo"
+MODE = 0o600
 _handler: RotatingFileHandler | None = None
 
 
@@ -42,8 +46,8 @@ def setup(path: Path | None = None, level: int = logging.INFO) -> Path | None:
         _handler.close()
         _handler = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(target, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler = _PrivateFileHandler(target, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     except OSError:
         logger.addHandler(logging.NullHandler())
         return None
@@ -51,6 +55,17 @@ def setup(path: Path | None = None, level: int = logging.INFO) -> Path | None:
     logger.addHandler(handler)
     _handler = handler
     return target
+
+
+class _PrivateFileHandler(RotatingFileHandler):
+    """A rotating log file created 0600 (also after each rotation), and made 0600 if an earlier
+    convo left it readable by others."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, MODE)
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, MODE)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
 
 def get(name: str) -> logging.Logger:

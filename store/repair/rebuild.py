@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from store.errors import StoreError
 from store.ingest.driver import Ingester
 from store.ingest.locate import SKIP_NAMES, default_roots, discover
 from store.ingest.writing import Progress
+from store.repair import backups
 from store.repair.carry import carry_over
 from store.repair.salvage import old_sources, open_old
 
@@ -49,28 +48,13 @@ class RebuildReport:
     """Where the old file was kept."""
 
 
-def stamp() -> str:
-    return time.strftime("%Y%m%d-%H%M%S")
-
-
 def backup(dest: Path | None = None) -> Path:
-    """Copy the open store with SQLite's online backup API (writers may go on); returns the copy.
+    """Copy the open store to a new 0600 backup beside it (see `store.repair.backups.take`).
 
     Raises:
-        StoreError: the copy could not be written.
+        StoreError: no room for it, or the copy could not be written.
     """
-    src = store_db.store_path()
-    target = dest or src.with_name(f"{src.name}.bak-{stamp()}")
-    try:
-        with store_db.reading() as conn:
-            copy = sqlite3.connect(target)
-            try:
-                conn.backup(copy)  # one step: a snapshot, never restarted by concurrent writes
-            finally:
-                copy.close()
-    except (sqlite3.Error, OSError) as err:
-        raise StoreError(f"cannot back up the store to {target}: {err}", "Backup failed") from None
-    return target
+    return backups.take(dest)
 
 
 # ------------------------------------------------------------------------------------------
@@ -98,14 +82,17 @@ def rebuild(
     path = path.expanduser().absolute()
     new = path.with_name(path.name + ".rebuild")
     remove_db(new)
+    if path.exists():
+        backups.ensure_room(path, "the rebuilt store")
     store_db.close()
     cmd = [
         sys.executable,
         "-m",
         "store.repair.rebuild",
-        str(new),
         "--old",
         str(path),
+        "--",  # NEW and the roots after it: argparse takes no positionals after `--old X`
+        str(new),
         *(str(r) for r in roots or ()),
     ]
     with tempfile.TemporaryFile("w+") as errors:
@@ -160,23 +147,21 @@ def remove_db(path: Path) -> None:
 def swap(path: Path, new: Path) -> Path | None:
     """Put `new` in place of `path` in one rename; the old file (and its WAL) is kept aside.
 
-    A hard link keeps the old file under its backup name, so `path` names a complete store at
-    every moment. The old WAL moves with it: left behind, SQLite would replay it into the new
-    file. The old file is never read with plain file I/O while this process may hold SQLite
-    connections to it: closing such a descriptor drops all of the process's POSIX locks on the
-    file, SQLite's included, and another process could then delete a WAL still in use.
+    A hard link keeps the old file under a new backup name (`store.repair.backups.link`), so
+    `path` names a complete store at every moment. The old WAL moves with it: left behind,
+    SQLite would replay it into the new file. The old file is never read with plain file I/O
+    while this process may hold SQLite connections to it: closing such a descriptor drops all of
+    the process's POSIX locks on the file, SQLite's included, and another process could then
+    delete a WAL still in use.
     """
     kept = None
     if path.exists():
-        kept = path.with_name(f"{path.name}.bak-{stamp()}")
-        try:
-            os.link(path, kept)
-        except OSError:  # no hard links here: move it (it is replaced next anyway)
-            os.replace(path, kept)
+        kept = backups.link(path)  # a new name (never over another backup), mode 0600
         for suffix in ("-wal", "-shm"):
             side = Path(str(path) + suffix)
             if side.exists():
                 os.replace(side, Path(str(kept) + suffix))
+                Path(str(kept) + suffix).chmod(backups.MODE)
     os.replace(new, path)
     return kept
 

@@ -2,7 +2,9 @@
 
 `check` exits 0 when healthy, 1 when it finds problems, 2 when the store cannot be opened or
 read. `repair` shows the plan, takes an online backup, then runs the plan as jobs (or rebuilds a
-store that cannot be read); `--dry-run` changes nothing.
+store that cannot be read); `--dry-run` changes nothing. `repair` and `rebuild-index` keep the
+newest `--keep-backups` backups, removing older ones only once the check after them is healthy;
+`jobs` lists the backups kept.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from store import db as store_db
 from store.errors import StoreUnusable
-from store.repair import checks, jobs, planner, rebuild
+from store.repair import backups, checks, jobs, planner, rebuild
 from store.repair.findings import Problem, short_sessions
 from store.repair.plans import many
 from tui.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Add, CliError, db_path, print_json
@@ -50,6 +53,7 @@ def register(add: Add) -> None:
         metavar="MS",
         help=f"pause between transactions (default {jobs.PAUSE_S * 1000:g} ms)",
     )
+    _keep_option(p)
 
     p = add(
         "rebuild-index",
@@ -60,10 +64,23 @@ def register(add: Add) -> None:
     p.add_argument(
         "paths", nargs="*", metavar="PATH", type=Path, help="more log files or folders to read"
     )
+    _keep_option(p)
 
-    p = add("jobs", cmd_jobs, "recent repair jobs and their progress, newest first")
+    p = add("jobs", cmd_jobs, "recent repair jobs and their progress, and the backups kept")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=20, metavar="N")
+    p.add_argument("--backups", action="store_true", help="list only the backups kept")
+
+
+def _keep_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--keep-backups",
+        type=int,
+        default=backups.KEEP,
+        metavar="N",
+        help=f"keep the newest N backups of the store (default {backups.KEEP}); older ones are "
+        "removed only once the check after the repair finds the store healthy",
+    )
 
 
 def _path(args: argparse.Namespace) -> Path:
@@ -116,6 +133,7 @@ def _problem_line(p: Problem) -> str:
 def cmd_repair(args: argparse.Namespace) -> int:
     if (args.batch is not None and args.batch < 1) or args.pause < 0:
         raise CliError("--batch must be at least 1 and --pause 0 or more", EXIT_USAGE)
+    _check_keep(args)
     path = _path(args)
     with _steps("checking") as step:
         report = checks.check_path(path, progress=step)
@@ -132,7 +150,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
         print("nothing changed", file=sys.stderr)
         return EXIT_ERROR
     if plan.rebuild:
-        return _rebuild(path, [])
+        return _rebuild(path, [], args.keep_backups)
     jobs.ensure_alone()  # before the backup: a refused repair leaves nothing behind
     kept = rebuild.backup()
     print(f"backup: {kept.absolute()}", file=sys.stderr)
@@ -147,12 +165,34 @@ def cmd_repair(args: argparse.Namespace) -> int:
     for st in results:
         line = f"job #{st.id} {st.name}: {st.label}, {st.rows_done}/{st.rows_total} rows"
         print(line + (f" ({st.error})" if st.error else ""), file=sys.stderr)
+    return EXIT_OK if _check_after("repair", path, args.keep_backups) else EXIT_ERROR
+
+
+def _check_keep(args: argparse.Namespace) -> None:
+    if args.keep_backups < 0:
+        raise CliError("--keep-backups must be 0 or more", EXIT_USAGE)
+
+
+def _check_after(what: str, path: Path, keep: int) -> bool:
+    """The check that ends a repair or rebuild; only a healthy store lets older backups go."""
     after = checks.run()
     print(
-        "check after repair: " + ("ok" if after.ok else ", ".join(p.kind for p in after.problems)),
+        f"check after {what}: " + ("ok" if after.ok else ", ".join(p.kind for p in after.problems)),
         file=sys.stderr,
     )
-    return EXIT_OK if after.ok else EXIT_ERROR
+    kept = backups.listing(path)
+    backups.secure(kept)
+    if not after.ok:
+        if len(kept) > keep:
+            print(f"older backups kept ({len(kept)}): the store is not healthy", file=sys.stderr)
+        return False
+    removed = backups.prune(path, keep)
+    if removed:
+        print(
+            f"removed {many(len(removed), 'older backup')} (kept the newest {keep})",
+            file=sys.stderr,
+        )
+    return True
 
 
 def _confirm() -> bool:
@@ -189,10 +229,11 @@ def _preview(step: planner.Step) -> Iterator[str]:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    return _rebuild(_path(args), args.paths)
+    _check_keep(args)
+    return _rebuild(_path(args), args.paths, args.keep_backups)
 
 
-def _rebuild(path: Path, roots: list[Path]) -> int:
+def _rebuild(path: Path, roots: list[Path], keep: int) -> int:
     with _bar("rebuild") as tick:
         done = rebuild.rebuild(path, roots=roots, progress=lambda p: tick(p))
     print(
@@ -203,6 +244,7 @@ def _rebuild(path: Path, roots: list[Path]) -> int:
     )
     if done.backup is not None:
         print(f"the old file is kept at {done.backup}", file=sys.stderr)
+    _check_after("rebuild", path, keep)
     return EXIT_OK
 
 
@@ -210,6 +252,14 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise CliError("--limit must be at least 1", EXIT_USAGE)
     store_db.open_store(db_path(args))
+    kept = backups.listing()
+    backups.secure(kept)  # an earlier convo left them readable by others
+    if args.backups:
+        if args.json:
+            print_json([b.to_json() for b in kept])
+        else:
+            _print_backups(kept)
+        return EXIT_OK
     rows = jobs.recent(args.limit)
     if args.json:
         print_json([r.to_json() for r in rows])
@@ -223,7 +273,21 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         )
     if not rows:
         print("no jobs")
+    _print_backups(kept)
     return EXIT_OK
+
+
+def _print_backups(kept: list[backups.Backup]) -> None:
+    if not kept:
+        print("no backups")
+        return
+    total = backups.human(sum(b.size for b in kept))
+    legacy = sum(b.legacy for b in kept)
+    older = f"; {legacy} made by an earlier convo" if legacy else ""
+    print(f"{many(len(kept), 'backup')} of the store ({total}{older}), newest first:")
+    for b in kept:
+        when = datetime.fromtimestamp(b.taken_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"  {b.path}  {backups.human(b.size)}  {when}")
 
 
 @contextmanager

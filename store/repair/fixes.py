@@ -215,11 +215,21 @@ class DeleteParts(BaseStep):
 
 
 class ClearRefs(BaseStep):
+    """Clear every dangling reference of a row in one statement: SQLite checks a self-reference
+    (`session.parent_id`) on any UPDATE of its row, so clearing `source_id` alone while
+    `parent_id` still dangles is rejected, and would be on every run."""
+
     def once(self, conn: sqlite3.Connection, params: dict[str, Any]) -> None:
+        rows: dict[tuple[str, int], list[str]] = {}
         for table, row_id, column in params["refs"]:
             if (table, column) not in REFERENCES:
                 raise ValueError(f"not a clearable reference: {table}.{column}")
-            conn.execute(f'UPDATE "{table}" SET "{column}" = NULL WHERE id = ?', (row_id,))
+            columns = rows.setdefault((table, int(row_id)), [])
+            if column not in columns:
+                columns.append(column)
+        for (table, row_id), columns in rows.items():
+            sets = ", ".join(f'"{c}" = NULL' for c in columns)
+            conn.execute(f'UPDATE "{table}" SET {sets} WHERE id = ?', (row_id,))
 
 
 class Adopt(BaseStep):

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store.append import decompress
-from store.ingest.locate import SKIP_NAMES, default_roots, discover
+from store.ingest import opencode_db, opencode_tree
+from store.ingest.locate import (
+    OPENCODE_DB,
+    OPENCODE_TREE,
+    SKIP_NAMES,
+    default_roots,
+    discover,
+    source_kind,
+)
 from store.ingest.reading import sniff_agent
 from store.records import Copy, LogDrift
 
@@ -72,12 +80,12 @@ def file_drift(
     marked: list[LogDrift] = []
     for src in known:
         try:
-            stat = os.stat(src.path)
+            now = stamp(Path(src.path))
         except OSError:
             entry = LogDrift(src.path, "gone", src.id)
             (marked if src.gone_since is not None else drift).append(entry)
             continue
-        if (stat.st_size, stat.st_mtime_ns) != (src.size, src.mtime_ns) or src.gone_since:
+        if now != (src.size, src.mtime_ns) or src.gone_since:
             drift.append(LogDrift(src.path, "changed", src.id))
     seen = {s.path for s in known}
     for candidate in _candidates(known, roots):
@@ -87,6 +95,25 @@ def file_drift(
     by_source = sessions_of(conn, [d.source_id for d in drift + marked if d.source_id])
     attach = _with_sessions(by_source)
     return [attach(d) for d in drift], [attach(d) for d in marked]
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    """(size, mtime ns) of a source as its row records them once it is read: a log file's own;
+    the sums of an opencode database and its `-wal`; the file count and newest file of an
+    opencode JSON tree. Comparing a tree's or a database's own stat instead would call every one
+    of them changed, on every check.
+
+    Raises:
+        OSError: the source is gone or cannot be read.
+    """
+    kind = source_kind(path)
+    if kind == OPENCODE_TREE:
+        return opencode_tree.stamp(path)
+    if kind == OPENCODE_DB:
+        size, mtime, _ino = opencode_db.fingerprint(path)
+        return size, mtime
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
 
 
 def _with_sessions(by_source: dict[int, tuple[int, ...]]) -> Callable[[LogDrift], LogDrift]:

@@ -78,7 +78,7 @@ class Unavailable(Exception):
 
 def ingest_db(ing: Driver, path: Path, known: Source | None) -> None:
     """Read what changed in an opencode database since the last pass."""
-    size, mtime, ino = _fingerprint(path)
+    size, mtime, ino = fingerprint(path)
     if unchanged(ing, known, size, mtime):
         return
     try:
@@ -97,8 +97,11 @@ def ingest_db(ing: Driver, path: Path, known: Source | None) -> None:
     finish(source, size, mtime, complete)
 
 
-def _fingerprint(path: Path) -> tuple[int, int, int]:
-    """(bytes, newest mtime, inode) of a database and its `-wal`: writes change one of them."""
+def fingerprint(path: Path) -> tuple[int, int, int]:
+    """(bytes, newest mtime, inode) of a database and its `-wal`: writes change one of them.
+
+    The source row records the first two as its size and mtime; the drift check compares them
+    with the same sums (`store.ingest.drift.stamp`)."""
     st = path.stat()
     size, mtime = st.st_size, st.st_mtime_ns
     wal = path.with_name(path.name + "-wal")

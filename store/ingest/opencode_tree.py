@@ -105,6 +105,19 @@ def ingest_tree(ing: Driver, storage: Path, known: Source | None) -> None:
     )
 
 
+def stamp(storage: Path) -> tuple[int, int]:
+    """(files, newest mtime ns) of a tree: what its source row records as size and mtime, and
+    what the drift check compares them with (the folder's own stat says nothing of its files).
+
+    Raises:
+        OSError: `storage` is not a folder (the tree is gone).
+    """
+    if not storage.is_dir():
+        raise FileNotFoundError(2, "no such folder", str(storage))
+    tree = _Tree(storage)
+    return tree.count, tree.newest
+
+
 class _Tree:
     """The `session/`, `message/` and `part/` files of a storage folder, with their mtimes."""
 

@@ -37,6 +37,7 @@ from store.ingest.reading import (
     prefetch,
     sniff_agent,
 )
+from store.ingest.replaced import detach_replaced
 from store.ingest.writing import FileWriter, IngestReport, Progress, ProgressFn
 from store.models import Source
 from store.records import (
@@ -247,10 +248,12 @@ class Ingester:
             yield make_chunk(lines, parse, state, reader)
 
     def _mark_stale(self, source: Source, writer: FileWriter) -> None:
-        """After re-reading a rewritten file, mark the rows it no longer has (kept, hidden)."""
+        """After re-reading a rewritten file, mark the rows it no longer has (kept, hidden); a
+        session it no longer has anything of is kept whole, its log marked gone (`replaced`)."""
 
         def work() -> int:
             conn = connection()
+            detach_replaced(conn, source.id, source.path, writer.agent, writer.sessions)
             ids = [
                 row[0]
                 for row in conn.execute(

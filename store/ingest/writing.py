@@ -115,6 +115,8 @@ class FileWriter:
         self.session_ids: dict[str, int] = {}
         self.touched_ids: set[int] = set()
         """Message ids seen in this pass (used to mark rows of a rewritten file stale)."""
+        self.sessions: set[int] = set()
+        """Sessions this pass stored anything of (a rewritten file holds only these now)."""
         self.primary: dict[int, bool] = {}
         """Session -> whether it holds real records (fallback stand-ins are stored only if not)."""
         self.unshadowed: set[int] = set()
@@ -347,3 +349,4 @@ class FileWriter:
         self.report.lines_bad.update(result.bad)
         self.report.lines_unknown.update(result.unknown)
         self.report.sessions.update(result.sessions)
+        self.sessions.update(result.sessions)

@@ -30,6 +30,15 @@ Metrics today:
    largest session and showing its last page vs the same for a ~20-message session (<= 2x); peak
    RSS while paging through the largest session to its end vs after opening it (< 1.5x).
 
+6. `search_index`, `search_latency`, `search_cli` (tests/bench/search_bench.py): first ingest
+   with the full-text index vs with `CONVO_FTS=off` (>= 0.8, alternated runs); the index's size
+   (FTS5 shadow tables by `dbstat`) vs the indexed text (<= 0.4); in-process p50/p99 of a rare
+   word, the commonest word, a phrase and a filtered query (reported); `convo search` wall time
+   for a rare word (<= 1.3x), the commonest word and the same with `--agent` (<= 2x) vs
+   `convo sessions --limit 1` on the same store. `questions`: questions written from
+   tests/fixtures' prompts find the prompt in the top 5 for >= 90% of them
+   (tests/bench/questions.py; also a test). The 1M-message numbers: `--preset large`.
+
 Adding a metric (start-up time, transcript paging, repair speed...): write a function that takes
 the `Bench` (the corpus, its stats, a work folder, the cached first ingest) and returns a list of
 `Result`s, and append it to `METRICS` (or decorate it with `@metric`). Build rows with
@@ -229,10 +238,11 @@ def _reap(proc: subprocess.Popen[bytes], start: float, timeout: float | None) ->
         time.sleep(0.05)
 
 
-def ingest_in_child(corpus: Path, db: Path) -> IngestRun:
-    """A first ingest and an immediate re-ingest, in a fresh process (clean peak RSS)."""
+def ingest_in_child(corpus: Path, db: Path, env: dict[str, str] | None = None) -> IngestRun:
+    """A first ingest and an immediate re-ingest, in a fresh process (clean peak RSS); `env` is
+    added to this process's environment (`CONVO_FTS=off`: a store without the search index)."""
     cmd = [sys.executable, "-m", "tests.bench.run", "--ingest-child", str(corpus), str(db)]
-    _seconds, maxrss, out, status = run_measured(cmd)
+    _seconds, maxrss, out, status = run_measured(cmd, env={**os.environ, **(env or {})})
     if status != 0:
         raise RuntimeError(f"ingest child failed ({status}): {out[-500:]}")
     data = json.loads(out.strip().splitlines()[-1])
@@ -858,6 +868,160 @@ def app(b: Bench) -> list[Result]:
             unit="MB",
             note=f"{mem['pages']:,} pages in {mem['seconds']:.0f}s",
         ),
+    ]
+
+
+@metric
+def search_index(b: Bench) -> list[Result]:
+    """What the full-text index costs: ingest with it vs without it, and its size on disk."""
+    from tests.bench import search_bench
+
+    on, off = _ingests_with_and_without_index(b)
+    rate_on = statistics.median(r.rate for r in on)
+    rate_off = statistics.median(r.rate for r in off)
+    b.extra["search_ingest_rates"] = {
+        "with": [r.rate for r in on],
+        "without": [r.rate for r in off],
+    }
+    rows = [
+        Result.ratio_row(
+            "search: ingest with the index vs without",
+            rate_on,
+            rate_off,
+            target_op=">=",
+            bound=0.8,
+            unit="msg/s",
+            note=f"median of {len(on)} alternated runs each (CONVO_FTS=off without)",
+        )
+    ]
+    size = search_bench.sizes(on[0].db, off[0].db)
+    b.extra["search_sizes"] = size
+    used = size.get("index_payload_bytes")
+    rows.append(
+        Result.ratio_row(
+            "search: index size vs indexed text",
+            size["index_bytes"] / 1e6,
+            size["text_bytes"] / 1e6,
+            target_op="<=",
+            bound=0.4,
+            unit="MB",
+            note=f"pages, by {size['how']}"
+            + (f" ({used / 1e6:,.1f} MB of them used)" if used else "")
+            + f"; store file {size['plain_file_bytes'] / 1e6:,.0f} MB without the index, "
+            f"{size['file_bytes'] / 1e6:,.0f} MB with",
+        )
+    )
+    return rows
+
+
+def _search_queries(b: Bench) -> dict[str, Any]:
+    """The rare word, common word and phrase of this corpus (picked once per run)."""
+    from tests.bench import search_bench
+
+    if "search_queries" not in b.extra:
+        b.extra["search_queries"] = search_bench.pick_queries(b.ingested().db, b.seed)
+    picked: dict[str, Any] = b.extra["search_queries"]
+    return picked
+
+
+@metric
+def search_latency(b: Bench) -> list[Result]:
+    """In-process search p50/p99 (reported, no target)."""
+    from tests.bench import search_bench
+
+    picked = _search_queries(b)
+    queries = {
+        "rare word": (picked["rare"], {}),
+        "common word": (picked["common"], {}),
+        "phrase": (picked["phrase"], {}),
+        "common word, agent codex": (picked["common"], {"agent": "codex"}),
+    }
+    lat = search_bench.latency(b.ingested().db, queries)
+    b.extra["search_latency"] = lat
+    return [
+        Result(
+            f"search in-process p50: {name}",
+            m["p50_ms"],
+            unit="ms",
+            note=f"{m['query']}: p99 {m['p99_ms']:.1f} ms, {m['hits']} hits, {m['ranking']}",
+        )
+        for name, m in lat.items()
+    ]
+
+
+@metric
+def search_cli(b: Bench) -> list[Result]:
+    """`convo search` wall time vs `convo sessions --limit 1` (the CLI's floor) on one store."""
+    from tests.bench import search_bench
+
+    picked = _search_queries(b)
+    convo = [*search_bench.convo_command(), "--db", str(b.ingested().db)]
+    common = picked["common"]
+    wall = search_bench.cli_times(
+        {
+            "floor": [*convo, "sessions", "--limit", "1"],
+            "rare": [*convo, "search", picked["rare"]],
+            "common": [*convo, "search", common],
+            "agent": [*convo, "search", common, "--agent", "codex"],
+        }
+    )
+    b.extra["search_cli_s"] = wall
+    rare = f"{picked['rare']} (in {picked['rare_doc']:,} msgs)"
+    share = f"{common} (in {picked['common_share']:.0%} of {picked['messages']:,} msgs)"
+    return [
+        Result.ratio_row(
+            f"search CLI: {label} vs sessions --limit 1",
+            wall[key] * 1000,
+            wall["floor"] * 1000,
+            target_op="<=",
+            bound=bound,
+            unit="ms",
+            note=note,
+        )
+        for key, label, bound, note in (
+            ("rare", "a rare word", 1.3, rare),
+            ("common", "a common word", 2.0, share),
+            ("agent", "a common word, --agent", 2.0, f"{common} --agent codex"),
+        )
+    ]
+
+
+def _ingests_with_and_without_index(b: Bench) -> tuple[list[IngestRun], list[IngestRun]]:
+    """First ingests with the index (the run's own, plus more) and without it, alternated, at
+    least two of each: the two rates differ by less than a shared machine's noise."""
+    on = [b.ingested()]
+    off: list[IngestRun] = []
+    want = max(2, b.repeat)
+    for i in range(want):
+        off.append(ingest_in_child(b.corpus, b.work / f"plain-{i}.db", {"CONVO_FTS": "off"}))
+        if len(on) < want:
+            on.append(ingest_in_child(b.corpus, b.work / f"indexed-{i}.db"))
+    return on, off
+
+
+@metric
+def questions(b: Bench) -> list[Result]:
+    """Questions written from the fixtures' prompts find the prompt (tests/bench/questions.py)."""
+    from store import db as store_db
+    from tests.bench import questions as q
+
+    q.build_store(b.work / "questions.db")
+    try:
+        with store_db.reading() as conn:
+            asked = q.questions(conn, b.seed)
+        found, _ranked = q.evaluate(asked)
+    finally:
+        store_db.close()
+    return [
+        Result.ratio_row(
+            f"search: questions with their prompt in the top {q.TOP}",
+            found,
+            len(asked),
+            target_op=">=",
+            bound=q.TARGET,
+            unit="questions",
+            note="written from tests/fixtures' user prompts (seeded)",
+        )
     ]
 
 

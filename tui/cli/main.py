@@ -15,10 +15,10 @@ from collections.abc import Sequence
 
 from store import logs
 from store.errors import StoreError
-from tui.cli import browse, export, ingest, read, repair
+from tui.cli import browse, export, ingest, read, repair, search
 from tui.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, Handler
 
-COMMAND_GROUPS = (browse, ingest, read, export, repair)
+COMMAND_GROUPS = (browse, ingest, read, search, export, repair)
 """The modules whose `register(add)` adds subcommands, in the order `convo --help` lists them."""
 
 
@@ -82,10 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.get("cli").exception("unexpected error in %s", args.command)
         where = logs.default_log_path()
         print(
-            f"convo: unexpected error: {type(err).__name__}: {err} (details in {where})",
+            f"convo: unexpected error: {type(err).__name__}: {' '.join(str(err).split())} "
+            f"(details in {where})",
             file=sys.stderr,
         )
-        return EXIT_ERROR
+        # A command whose exit 1 means something else ("no hits") sets its own crash code.
+        return int(getattr(args, "crash_code", EXIT_ERROR))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,8 +19,8 @@ from store import db as store_db
 from store import textindex
 from store.search import engine
 from tests.tui.stores import build_fixture_store, ingest
-from tui.cli.common import UNSAFE
 from tui.cli.main import main
+from tui.formatting import UNSAFE
 
 CONVO = Path(sys.executable).parent / "convo"
 HOSTILE_TITLE = "\x1b]0;pwned\x07\x1b[31mRED\x1b[0m [red]markup[/red] \x9b2J\u202eevil title"

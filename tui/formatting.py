@@ -6,6 +6,7 @@ Every "now" the app shows comes from `clock()`, so tests and screenshots freeze 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -69,9 +70,34 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
+# Terminal escape sequences, each removed whole (an OSC title's payload too), then any control
+# character left: C0, DEL, C1, line/paragraph separators, bidi overrides, lone surrogates.
+_ESCAPES = re.compile(
+    r"\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC ... BEL or ST
+    r"|\x9d[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # 8-bit OSC
+    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"  # DCS, SOS, PM, APC strings
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI (7- and 8-bit)
+    r"|\x1b[ -/]*[0-~]?"  # any other ESC sequence
+)
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+"""A character that must not reach a terminal from a log (it is dropped or made a space)."""
+
+
+def clean(text: str, limit: int | None = None) -> str:
+    """Text from a log made safe for a terminal line: escape sequences removed, other control
+    characters made spaces, whitespace runs collapsed; cut to `limit` characters with `…`."""
+    if "\x1b" in text or "\x9b" in text or "\x9d" in text:
+        text = _ESCAPES.sub("", text)
+    flat = " ".join(UNSAFE.sub(" ", text).split())
+    if limit is not None and len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return flat
+
+
 def one_line(text: str, limit: int = 200) -> str:
-    """The text squeezed onto one line (newlines and runs of spaces collapsed), cut at `limit`."""
-    flat = " ".join(text[: limit * 4].split())
+    """The text squeezed onto one line (newlines and runs of spaces collapsed, escape sequences
+    and control characters removed: see `clean`), cut at `limit`."""
+    flat = clean(text[: limit * 4])
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

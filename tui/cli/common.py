@@ -54,27 +54,5 @@ def fmt_time(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
-# Terminal escape sequences, each removed whole (an OSC title's payload too), then any control
-# character left: C0, DEL, C1, line/paragraph separators, bidi overrides, lone surrogates.
-_ESCAPES = re.compile(
-    r"\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC ... BEL or ST
-    r"|\x9d[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # 8-bit OSC
-    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"  # DCS, SOS, PM, APC strings
-    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI (7- and 8-bit)
-    r"|\x1b[ -/]*[0-~]?"  # any other ESC sequence
-)
-UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
-"""A character that must not reach a terminal from a log (it is dropped or made a space)."""
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 """What `json.dumps` leaves raw of `UNSAFE` (it escapes C0 itself; the other line ends are its)."""
-
-
-def clean(text: str, limit: int | None = None) -> str:
-    """Text from a log made safe for a terminal line: escape sequences removed, other control
-    characters made spaces, whitespace runs collapsed; cut to `limit` characters with `…`."""
-    if "\x1b" in text or "\x9b" in text or "\x9d" in text:
-        text = _ESCAPES.sub("", text)
-    flat = " ".join(UNSAFE.sub(" ", text).split())
-    if limit is not None and len(flat) > limit:
-        flat = flat[: limit - 1].rstrip() + "…"
-    return flat

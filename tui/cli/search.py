@@ -23,14 +23,13 @@ from tui.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
-    UNSAFE,
     Add,
-    clean,
     fmt_time,
     open_db,
     positive,
     print_json,
 )
+from tui.formatting import UNSAFE, clean
 
 if TYPE_CHECKING:
     from rich.text import Text

@@ -1,8 +1,9 @@
 """End to end: the real `convo` command in a real terminal (tmux), driven by keys, read off screen.
 
 Opens the app on a seeded store, opens a transcript, opens the failures screen, quits, and checks
-the captured screen at each step and that the command exited cleanly without a traceback. A
-second run repairs a damaged store by keys (R, a, y), then `convo check` finds it healthy.
+the captured screen at each step and that the command exited cleanly without a traceback. Another
+run searches (S), opens a hit and sees its matched text; another repairs a damaged store by keys
+(R, a, y), then `convo check` finds it healthy.
 """
 
 from __future__ import annotations
@@ -130,6 +131,35 @@ def test_browse_read_failures_quit(terminal: Terminal) -> None:
     terminal.wait_for("please fix these", "Prompts")
     terminal.keys("Escape")
     terminal.wait_for("1 session ·", "Sub-agents")
+    terminal.keys("q")
+    screen = terminal.wait_for("convo exited with")
+    assert "convo exited with 0" in screen
+    assert "Traceback" not in screen
+
+
+def test_search_open_a_hit_quit(terminal: Terminal) -> None:
+    terminal.wait_for("29 sessions · agent: all", "S Search")
+    terminal.keys("S")
+    # The query takes the focus: the app's letter keys leave the footer.
+    terminal.wait_for('"a phrase"', "prefix*")
+    terminal.wait_for_footer_without("f Failures")
+    terminal.keys("WithException")
+    terminal.wait_for("3 hits", "Claude Code Log: Timestamp-Based", "tool result")
+    terminal.keys("Enter")
+    terminal.wait_for_footer_without("↓ Results")  # the hits have the focus
+    terminal.keys("Enter")
+    screen = terminal.wait_for(
+        "Claude Code Log: Timestamp-Based Caching Implementation",
+        "WithException[Unknown",
+        "match 2 of 3",
+    )
+    assert "▾ ✗ error" in screen  # the folded tool result was opened to show the match
+    terminal.keys("n")
+    terminal.wait_for("#42 ·", "match 3 of 3")
+    terminal.keys("Escape")
+    terminal.wait_for("3 hits", "best match first")
+    terminal.keys("Escape")
+    terminal.wait_for("29 sessions · agent: all")
     terminal.keys("q")
     screen = terminal.wait_for("convo exited with")
     assert "convo exited with 0" in screen

@@ -1,10 +1,11 @@
 """The Textual app: screens, app-wide keys, the command palette, and commit-failure toasts.
 
 The app opens at once on what the store has. Its background work (the drift check and
-incremental backfill of new log lines, live following, and a repair the user started on the
-repair screen) lives in `BackgroundWork`, with a banner on every screen; each commit failure the
-funnel records becomes a notification and a failures-screen row, and the backfill goes on. No
-traceback reaches the terminal: failures go to the log file and to the user as one line.
+incremental backfill of new log lines, live following, indexing an existing store for search, and
+a repair the user started on the repair screen) lives in `BackgroundWork`, with a banner on every
+screen; each commit failure the funnel records becomes a notification and a failures-screen row,
+and the backfill goes on. No traceback reaches the terminal: failures go to the log file and to the
+user as one line.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ConvoApp(QuietCrashes, BackgroundWork):
     BINDINGS = [
         Binding("f", "show_failures", "Failures", tooltip="Commit failures and rejected lines"),
         Binding("R", "show_repair", "Repair", tooltip="Check the store and repair what is damaged"),
+        Binding("S", "show_search", "Search", tooltip="Search every message of every session"),
         Binding("question_mark", "show_help", "Help", tooltip="The keys of this screen"),
     ]
 
@@ -108,6 +110,10 @@ class ConvoApp(QuietCrashes, BackgroundWork):
             from tui.screens.repair import RepairScreen
 
             return not isinstance(self.screen, RepairScreen)
+        if action == "show_search":  # nor "Search" on the search screen (`/` goes to its query)
+            from tui.screens.search import SearchScreen
+
+            return not isinstance(self.screen, SearchScreen)
         return True
 
     def action_show_failures(self) -> None:
@@ -121,6 +127,17 @@ class ConvoApp(QuietCrashes, BackgroundWork):
 
         if not isinstance(self.screen, RepairScreen):
             self.push_screen(RepairScreen())
+
+    def action_show_search(self) -> None:
+        from tui.screens.search import SearchScreen
+
+        # Back to the search already open (from a hit it opened), else a new one on top.
+        if any(isinstance(s, SearchScreen) for s in self.screen_stack):
+            while not isinstance(self.screen, SearchScreen):
+                self.pop_screen()
+            self.screen.action_focus_query()
+        else:
+            self.push_screen(SearchScreen())
 
     def action_show_help(self) -> None:
         from tui.screens.help import HelpScreen
@@ -140,6 +157,9 @@ class ConvoApp(QuietCrashes, BackgroundWork):
         )
         yield SystemCommand(
             "Repair", "Check the store and repair what is damaged", self.action_show_repair
+        )
+        yield SystemCommand(
+            "Search", "Search every message of every session", self.action_show_search
         )
         yield SystemCommand("Help", "List the keys of this screen", self.action_show_help)
         yield from binding_commands(self, screen)

@@ -1,10 +1,13 @@
-"""The app's background work: the backfill of new log lines, live following, and the repair.
+"""The app's background work: the backfill of new log lines, live following, indexing for
+search, and the repair.
 
 Each runs in a thread worker on the app, so it outlives the screen it was started from: the
-backfill and the follower run for the whole session, and a repair the user started on the repair
-screen goes on when the user leaves that screen. Their progress reaches every screen through two
-reactives (`backfill_status`, `repair_status`) that `StatusBanner` mirrors; when new rows are
-committed, every `ConvoScreen` on the stack is told to reload.
+backfill and the follower run for the whole session, the `search_index` job indexes the rows an
+existing store has not indexed yet (stopped after its batch on quit, resumed on the next start),
+and a repair the user started on the repair screen goes on when the user leaves that screen.
+Their progress reaches every screen through reactives (`backfill_status`, `index_status`,
+`repair_status`) that `StatusBanner` mirrors; when new rows are committed, every `ConvoScreen` on
+the stack is told to reload.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from tui import formatting
 from tui.messages import (
     BackfillFinished,
     BackfillProgressed,
+    IndexFinished,
+    IndexProgressed,
     LiveIngested,
     RepairFinished,
     RepairProgressed,
@@ -44,6 +49,8 @@ class BackgroundWork(App[None]):
     """The banner's text while the backfill runs; empty when it is not running."""
     repair_status: reactive[str] = reactive("")
     """The banner's text while a repair job runs; empty when none does."""
+    index_status: reactive[str] = reactive("")
+    """The banner's text while the search index is being filled; empty when it is not."""
 
     LIVE_SECONDS = 120.0
     """A session written to by the follower this recently shows as live in the list."""
@@ -70,16 +77,25 @@ class BackgroundWork(App[None]):
         self._repair_stop = threading.Event()
         self._repair_idle = threading.Event()
         self._repair_idle.set()
+        self.index_pacing: dict[str, Any] = {}
+        """Keyword arguments for the `search_index` job's `jobs.run` (tests hold it)."""
+        self._index_stop = threading.Event()
+        self._index_idle = threading.Event()
+        self._index_idle.set()
 
     def start_background(self) -> None:
         """On mount: start the backfill (then the follower) if there are roots to read."""
         if self.backfill_roots:
             self.backfill_status = "Checking agent logs for new lines…"
             self._backfill(list(self.backfill_roots))
+        self.start_indexing()
 
     def stop_background(self) -> None:
-        """On unmount: stop following, and stop a running repair after its batch."""
+        """On unmount: stop following, and stop indexing and a running repair after their
+        batch (both resume next time)."""
         self._follow_stop.set()
+        self._index_stop.set()
+        self._index_idle.wait(timeout=5)
         if self.repairing:
             # Stop the job after its batch and let it record that (status `cancelled`, resumable)
             # while the store is still open; a batch holds the writer for ~10 ms.
@@ -182,6 +198,74 @@ class BackgroundWork(App[None]):
         if self.backfill_roots and not self._follow_stop.is_set():
             self._follow(list(self.backfill_roots))
 
+    # -- indexing for search --------------------------------------------------------------------
+
+    def start_indexing(self) -> None:
+        """Index the rows the full-text index lacks, if any, in the background (resumable)."""
+        if self._index_idle.is_set() and not self._index_stop.is_set():
+            self._index_idle.clear()
+            self._index()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="search-index",
+        exit_on_error=False,
+        description="Indexing messages for search",
+    )
+    def _index(self) -> None:
+        from store.repair import jobs
+
+        worker = get_current_worker()
+        status: JobStatus | None = None
+        try:
+            job_id = _index_job()
+            if job_id is not None:
+                self.post_message(IndexProgressed(None))
+
+                def stop() -> bool:
+                    # A repair runs alone: the job stops after its batch and resumes after it.
+                    return worker.is_cancelled or self._index_stop.is_set() or self.repairing
+
+                def progressed(st: JobStatus) -> None:
+                    self.post_message(IndexProgressed(st))
+
+                status = jobs.run(
+                    job_id,
+                    progress=progressed,
+                    should_stop=stop,
+                    **self.index_pacing,
+                )
+        finally:
+            self._index_idle.set()
+            self.post_message(IndexFinished(status))
+
+    @on(IndexProgressed)
+    def _index_progressed(self, event: IndexProgressed) -> None:
+        st = event.status
+        if st is None:
+            self.index_status = "Indexing for search…"
+        else:
+            self.index_status = f"Indexing for search: {st.rows_done:,}/{st.rows_total:,}"
+
+    @on(IndexFinished)
+    def _index_finished(self, event: IndexFinished) -> None:
+        self.index_status = ""
+        if event.status is not None and event.status.status == "done":
+            from tui.screens.search import SearchScreen
+
+            for screen in self.screen_stack:
+                if isinstance(screen, SearchScreen):
+                    screen.index_finished()
+        elif event.status is not None and event.status.status == "failed":
+            self.notify(
+                f"Indexing for search failed: {event.status.error}",
+                title="Search",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
+
     # -- the repair (the repair screen drives it through `RepairHost`) ----------------------------
 
     @property
@@ -277,6 +361,23 @@ class BackgroundWork(App[None]):
         self._store_changed()
         for screen in self._repair_screens():
             screen.repair_ended()
+        self.start_indexing()  # stopped for the repair (or emptied by it): go on
+
+
+def _index_job() -> int | None:
+    """The `search_index` job to run: a paused or interrupted one, else a new one; None when
+    no row waits, the store has no index, or another process runs a job (it may be indexing)."""
+    from store import textindex
+    from store.repair import jobs
+
+    with reading() as conn:
+        if not textindex.present(conn) or not textindex.waiting_rows(conn):
+            return None
+    if jobs.elsewhere() is not None:
+        return None
+    troubled = jobs.troubled()
+    left = [j for j in troubled.paused + troubled.dead if j.name == "search_index"]
+    return left[-1].id if left else jobs.create("search_index", {"rebuild": False})
 
 
 if TYPE_CHECKING:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # ingest and repair are imported by the work that needs them,
     from store.repair.checks import CheckReport
     from store.repair.job_types import JobStatus
     from store.repair.plans import Plan
+    from store.search.engine import Results
 
 
 @dataclass
@@ -117,8 +118,10 @@ class WindowLoaded(Message):
     """Put the cursor on this message (jumps, finds)."""
     at_end: bool = False
     """Put the cursor on the last message and scroll to the end."""
-    term: str | None = None
-    """A find term to highlight in the focused message."""
+    words: tuple[str, ...] = ()
+    """Words of a find to highlight in the focused message."""
+    expanded: int | None = None
+    """The id of a folded message (tool call, thinking) rendered open to show a match."""
 
 
 @dataclass
@@ -169,3 +172,52 @@ class RepairFinished(Message):
     backup: Path | None
     failed: bool = False
     """The repair could not run (its error is reported with the worker's failure)."""
+
+
+@dataclass
+class IndexProgressed(Message):
+    """One more batch of the background `search_index` job was written (None: it started)."""
+
+    status: JobStatus | None
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, IndexProgressed)
+
+
+@dataclass
+class IndexFinished(Message):
+    """The background `search_index` job stopped: done, stopped or failed (status None when it
+    did not run: nothing waiting, no index, or another process indexing)."""
+
+    status: JobStatus | None
+
+
+@dataclass
+class SearchAnswered(Message):
+    """A page of search hits for the query of `generation`."""
+
+    generation: int
+    results: Results
+    reset: bool
+    """True for a query's first page: the list is replaced."""
+
+
+@dataclass
+class SearchFailed(Message):
+    """The query of `generation` could not run: a one-line reason for the user."""
+
+    generation: int
+    error: str
+    unavailable: bool = False
+    """The store has no usable index (rather than a query that means nothing)."""
+
+
+@dataclass
+class MatchesFound(Message):
+    """Every matching message of a transcript's find (seqs in order), for "match 3 of 17"."""
+
+    key: object
+    """The find they answer (the screen drops matches of a find it has since replaced)."""
+    seqs: tuple[int, ...]
+    capped: bool
+    """More matched than were counted."""

@@ -71,6 +71,16 @@ def mixed_store(fixture_store: Path) -> Path:
 
 
 @pytest.fixture
+def unindexed_store(fixture_store: Path) -> Path:
+    """A private copy of the fixture store, open, with 37% of its messages waiting to be indexed
+    for search (see unindex_store)."""
+    store_db.close()
+    stores.unindex_store(fixture_store)
+    store_db.open_store(fixture_store)
+    return fixture_store
+
+
+@pytest.fixture
 def long_store(long_store_master: Path, tmp_path: Path) -> Iterator[Path]:
     """A private copy of the 20,000-message store, open."""
     path = stores.copy_store(long_store_master, tmp_path / "store.db")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from textual.pilot import Pilot
 
@@ -147,14 +148,63 @@ async def repair_background(pilot: Pilot[None]) -> None:
     await settle(pilot, skip=("repair",))
 
 
+async def searched(pilot: Pilot[None], *, skip: tuple[str, ...] = ()) -> None:
+    """Wait until the search screen's query has run (its debounce timer, then its worker)."""
+    for _ in range(500):
+        if not getattr(pilot.app.screen, "pending", False):
+            break
+        await pilot.pause(0.02)
+    await settle(pilot, skip=skip)
+
+
+async def search_for(pilot: Pilot[None], text: str, *, skip: tuple[str, ...] = ()) -> None:
+    """Open the search screen from the session list and type `text` into its query."""
+    await settle(pilot, skip=skip)
+    await pilot.press("S")
+    await settle(pilot, skip=skip)
+    await pilot.press(*text)
+    await searched(pilot, skip=skip)
+
+
+async def search(pilot: Pilot[None]) -> None:
+    """Hits for two words, the cursor on the first (the filter keys in the footer)."""
+    await search_for(pilot, "hello world")
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def search_none(pilot: Pilot[None]) -> None:
+    await search_for(pilot, "xylophone")
+
+
+async def search_bad(pilot: Pilot[None]) -> None:
+    await search_for(pilot, "-hello")
+
+
+HELD_INDEX = {"batch_rows": 5, "batch_s": None, "pause_s": 3600.0}
+"""`search_index` pacing that holds the job after its first batch (the pause wakes on exit)."""
+
+
+async def search_building(pilot: Pilot[None]) -> None:
+    """A query while the search index is still being filled (the job held after a batch)."""
+    for _ in range(500):
+        if getattr(pilot.app, "index_status", "").startswith("Indexing for search: "):
+            break
+        await pilot.pause(0.02)
+    await search_for(pilot, "hello", skip=("search-index",))
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     """File name of the picture (`screenshots/<name>.svg`) and the test id."""
     store: str
     """`fixture`, `long`, `damaged` (the fixture store with an orphan part row), `gapped` (a gap
-    in every session's seq) or `mixed` (both kinds of damage): which seeded store the app opens."""
+    in every session's seq), `mixed` (both kinds of damage) or `unindexed` (37% of the messages
+    waiting for the search index): which seeded store the app opens."""
     steps: Steps
+    index_pacing: dict[str, Any] = field(default_factory=dict)
+    """Pacing of the app's background `search_index` job (empty: the measured defaults)."""
 
 
 SCENARIOS = (
@@ -164,6 +214,10 @@ SCENARIOS = (
     Scenario("transcript", "fixture", transcript),
     Scenario("transcript-long-end", "long", transcript_long_end),
     Scenario("transcript-find", "long", transcript_find),
+    Scenario("search", "fixture", search),
+    Scenario("search-none", "fixture", search_none),
+    Scenario("search-bad-query", "fixture", search_bad),
+    Scenario("search-building", "unindexed", search_building, HELD_INDEX),
     Scenario("failures", "fixture", failures),
     Scenario("failure-detail", "fixture", failure_detail),
     Scenario("help", "fixture", help_transcript),

@@ -31,6 +31,7 @@ async def shoot(scenario: Scenario, store: Path, out: Path) -> Path:
     copy = stores.copy_store(store, store.with_name(f"{scenario.name}.db"))
     store_db.open_store(copy)
     app = ConvoApp()
+    app.index_pacing = dict(scenario.index_pacing)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await scenario.steps(pilot)
         path = app.save_screenshot(f"{scenario.name}.svg", path=str(out))
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             "mixed": stores.gap_store(
                 stores.damage_store(stores.copy_store(fixture, folder / "mixed.db"))
             ),
+            "unindexed": stores.unindex_store(stores.copy_store(fixture, folder / "unindexed.db")),
         }
         for scenario in chosen:
             path = asyncio.run(shoot(scenario, built[scenario.store], args.out))

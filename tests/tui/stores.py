@@ -5,6 +5,8 @@
   as JSONL and ingested by the real `Ingester`, so its rows are exactly what users' logs make.
 - `add_failures`: a commit failure made by a real database error (a trigger that aborts one
   insert) and a rejected line, with their times pinned so pictures do not drift.
+- `unindex_store`: the full-text index emptied of a share of the rows, as an existing store that
+  gained the index looks while its `search_index` job has done part of the work.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from store import db as store_db
+from store import textindex
 from store.ingest.driver import Ingester
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -207,6 +210,23 @@ def gap_store(db_path: Path) -> Path:
     conn = sqlite3.connect(db_path)
     try:
         conn.execute("UPDATE message SET seq = seq + 1000000 WHERE seq > 1")
+        conn.commit()
+    finally:
+        conn.close()
+    return db_path
+
+
+def unindex_store(db_path: Path, waiting: float = 0.37) -> Path:
+    """Leave the last `waiting` share of the store's messages (by id) out of the search index,
+    waiting for the `search_index` job, as the job leaves them when it is stopped part way."""
+    conn = sqlite3.connect(db_path)
+    try:
+        ids = [int(r[0]) for r in conn.execute("SELECT id FROM message ORDER BY id")]
+        cut, top = ids[int(len(ids) * (1 - waiting))], ids[-1]
+        textindex.recreate(conn)
+        rows = conn.execute("SELECT id, text FROM message WHERE id <= ?", (cut,)).fetchall()
+        textindex.index_rows(conn, ((int(i), str(t or "")) for i, t in rows))
+        textindex.set_backlog(conn, cut, top)
         conn.commit()
     finally:
         conn.close()

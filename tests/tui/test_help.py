@@ -14,8 +14,10 @@ from tui.errors import ErrorModal
 from tui.screens.failures import FailuresScreen, FailureTable
 from tui.screens.help import HelpScreen, key_rows
 from tui.screens.modals import FailureModal, ProjectModal
+from tui.screens.search import SearchScreen
 from tui.screens.sessions import SessionsScreen, SessionTable
 from tui.screens.transcript import TranscriptScreen
+from tui.widgets.hit_list import HitList
 from tui.widgets.tables import ListTable
 from tui.widgets.transcript_view import TranscriptView
 
@@ -32,6 +34,8 @@ OWN = [
     ErrorModal,
     FailureModal,
     ProjectModal,
+    SearchScreen,
+    HitList,
 ]
 
 

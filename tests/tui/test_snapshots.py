@@ -14,4 +14,6 @@ from tui.app import ConvoApp
 def test_screen(scenario: Scenario, snap_compare: Any, request: pytest.FixtureRequest) -> None:
     """The screen each scenario ends on, with the store it names."""
     request.getfixturevalue(f"{scenario.store}_store")
-    assert snap_compare(ConvoApp(), terminal_size=SIZE, run_before=scenario.steps)
+    app = ConvoApp()
+    app.index_pacing = dict(scenario.index_pacing)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario.steps)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from textual.widgets import Static
+
 from store import pages
 from store.records import SessionRow
 from tests.tui.helpers import messages, open_session, settle
@@ -11,6 +14,7 @@ from tests.tui.scenarios import SIZE
 from tests.tui.stores import LONG_SESSION, SHORT_SESSION
 from tui.app import ConvoApp
 from tui.screens.transcript import PAGE, TranscriptScreen, resume_command
+from tui.widgets.transcript_view import TranscriptView
 from tui.widgets.window import MAX_ROWS
 
 
@@ -116,7 +120,92 @@ async def test_find_within_session_with_next_and_previous(long_store: Path) -> N
         assert view.current is not None and view.current.seq == after.seq
         await pilot.press("slash", *"no such text anywhere", "enter")
         await settle(pilot)
-        assert any("No later" in m for m in messages(app))
+        assert any("No “no such text anywhere” in this session" in m for m in messages(app))
+
+
+def _status(app: ConvoApp) -> str:
+    return str(app.screen.query_one("#transcript-status", Static).content)
+
+
+async def test_find_says_which_match_of_how_many_and_wraps_with_a_notice(long_store: Path) -> None:
+    """A large session's find comes from the index: 34 prompts name module_42.py."""
+    app = ConvoApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_session(pilot, "Long haul")
+        await pilot.press("slash", *"module_42.py and", "enter")
+        await settle(pilot)
+        first = view.current
+        assert first is not None and "module_42.py and" in first.text
+        assert "match 1 of 34 (n/N)" in _status(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert "match 2 of 34" in _status(app)
+        await pilot.press("N", "N")
+        await settle(pilot)
+        last = view.current
+        assert last is not None and last.seq > first.seq and "module_42.py and" in last.text
+        assert "match 34 of 34" in _status(app)
+        assert "Wrapped to the last match." in messages(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert view.current is not None and view.current.seq == first.seq
+        assert "Wrapped to the first match." in messages(app)
+        await pilot.press("k")  # off the match: the count stays, the position goes
+        assert "34 matches (n/N)" in _status(app)
+
+
+async def test_find_in_a_small_session_counts_by_a_substring_walk(fixture_store: Path) -> None:
+    app = ConvoApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_session(pilot, "Timestamp-Based")
+        await pilot.press("slash", *"withexception", "enter")  # LIKE: any case
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, TranscriptScreen) and screen.find is not None
+        assert not screen.find.indexed and screen.matches is not None
+        assert screen.matches.seqs == (7, 35, 42)
+        assert view.current is not None and view.current.seq == 7
+        assert "match 1 of 3" in _status(app)
+
+
+def _block_text(view: TranscriptView) -> str:
+    start, end = view.window.span(view.cursor)
+    return "\n".join(view.window.line(i).text for i in range(start, end))  # type: ignore[union-attr]
+
+
+def _on_screen(view: TranscriptView, text: str) -> bool:
+    top = round(view.scroll_y)
+    lines = [view.window.line(top + i) for i in range(view.scrollable_content_region.height)]
+    return any(line is not None and text in line.text for line in lines)
+
+
+async def test_find_opens_the_folded_block_that_holds_the_match(long_store: Path) -> None:
+    app = ConvoApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_session(pilot, "Quick fix")  # loaded whole: the match is in the window
+        await pilot.press("slash", *"hoist it", "enter")
+        await settle(pilot)
+        row = view.current
+        assert row is not None and row.kind == "thinking"
+        assert "hoist it" in _block_text(view) and _on_screen(view, "hoist it")
+        start, end = view.window.span(view.cursor)
+        assert end - start > 1, "the thinking block is open"
+        # A match deep in a long tool result: the open block starts near it.
+        await pilot.press("slash", *"line 37 of", "enter")
+        await settle(pilot)
+        assert view.current is not None and view.current.kind == "tool_result"
+        assert "lines above" in _block_text(view) and _on_screen(view, "line 37 of")
+
+
+async def test_find_far_away_opens_its_fold_in_the_new_window(long_store: Path) -> None:
+    app = ConvoApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_session(pilot, "Long haul")
+        await pilot.press("slash", *"Turn 3000:", "enter")
+        await settle(pilot)
+        row = view.current
+        assert row is not None and row.kind == "thinking" and "Turn 3000:" in row.text
+        assert _on_screen(view, "Turn 3000:")
 
 
 async def test_tools_and_thinking_toggle_and_expand_one(long_store: Path) -> None:
@@ -226,3 +315,17 @@ def test_resume_commands_per_agent() -> None:
         resume_command(_session("claude", "p#agent-1", "/w d")) == "cd '/w d' && claude --resume p"
     )
     assert resume_command(_session("gemini", "x", None)) is None
+
+
+async def test_a_large_session_finds_without_the_index_too(
+    long_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No full-text index (switched off here): the find walks the session by LIKE instead."""
+    monkeypatch.setenv("CONVO_FTS", "off")
+    app = ConvoApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_session(pilot, "Long haul")
+        await pilot.press("slash", *"module_42.py and", "enter")
+        await settle(pilot)
+        assert view.current is not None and "module_42.py and" in view.current.text
+        assert "match 1 of 34 (n/N)" in _status(app)

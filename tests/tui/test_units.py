@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.style import Style
 from textual.strip import Strip
 
 from store.records import MessageRow, PartRow
 from store.repair.job_types import JobStatus
+from store.search.engine import Hit
 from tui import formatting
+from tui.screens.transcript_find import Find, Matches
+from tui.widgets.hit_list import hit_text
 from tui.widgets.message_render import (
     TEXT_LIMIT,
     RenderOptions,
@@ -119,10 +124,23 @@ def test_error_result_and_markdown() -> None:
 
 def test_find_highlight() -> None:
     block = render_block(_row(6, "text", "alpha\nbeta gamma"), RenderOptions(40))
-    assert match_line(block, "GAMMA") == 2 and match_line(block, "zzz") == 0
-    marked = highlight(block[2], "gamma", Style(bgcolor="red"))
+    assert match_line(block, ("GAMMA",)) == 2 and match_line(block, ("zzz",)) == 0
+    assert match_line(block, ("zzz", "beta")) == 2, "any of the find's words"
+    marked = highlight(block[2], ("gamma", "BETA"), Style(bgcolor="red"))
     assert marked.text == block[2].text
-    assert any(seg.style and seg.style.bgcolor for seg in marked if seg.text == "gamma")
+    lit = {seg.text for seg in marked if seg.style and seg.style.bgcolor}
+    assert lit == {"beta", "gamma"}
+
+
+def test_an_open_block_starts_near_the_find() -> None:
+    text = "\n".join(f"line {i}" for i in range(1, 101))
+    row = _row(7, "tool_result", text)
+    opened = RenderOptions(60, show_tools=True)
+    plain = [s.text for s in render_block(row, opened)]
+    assert any("line 1 " in t + " " for t in plain) and not any("line 60" in t for t in plain)
+    found = [s.text for s in render_block(row, replace(opened, find=("line 60",)))]
+    assert any("lines above" in t for t in found) and any("line 60" in t for t in found)
+    assert block_key(row, opened) != block_key(row, replace(opened, find=("line 60",)))
 
 
 def test_formatting() -> None:
@@ -162,3 +180,68 @@ def test_duration() -> None:
         "3 min 5 s",
         "2 h 10 min",
     ]
+
+
+def test_matches_pick_wraps_and_describes() -> None:
+    m = Matches((7, 35, 42))
+    assert m.pick(7, True) == (35, False) and m.pick(7, True, inclusive=True) == (7, False)
+    assert m.pick(42, True) == (7, True) and m.pick(7, False) == (42, True)
+    assert m.pick(36, False) == (35, False) and m.pick(0, True) == (7, False)
+    assert m.describe(35) == "match 2 of 3" and m.describe(36) == "3 matches"
+    assert Matches((5,)).describe(None) == "1 match"
+    assert Matches((1, 2), capped=True).describe(2) == "match 2 of 2+"
+    try:
+        Matches(()).pick(1, True)
+    except LookupError:
+        pass
+    else:
+        raise AssertionError("no match must raise")
+
+
+def test_a_find_uses_the_index_in_large_sessions_and_for_search_hits() -> None:
+    assert not Find.typed("foo bar", 2_000).indexed
+    big = Find.typed("foo bar", 2_001)
+    assert big.indexed and big.words == ("foo", "bar")
+    assert not Find.typed("--", 50_000).indexed, "no word for the index: a substring find"
+    hit = Find.of_search('flaky "login test"', ("flaky", "login test"), fallback=False)
+    assert hit.indexed and hit.text == 'flaky "login test"' and hit.literal == "login test"
+    loose = Find.of_search("how did we fix flaky login", ("fix", "flaky", "login"), True)
+    assert loose.text == "fix OR flaky OR login"
+
+
+def test_a_hit_entry_styles_the_spans_of_the_plain_snippet() -> None:
+    snippet = "see [bold]x[/bold] and [link=y]z[/link] and hello there"
+    at = snippet.index("hello")
+    hit = Hit(
+        1,
+        2,
+        3,
+        "tool",
+        "tool_result",
+        None,
+        "claude",
+        "n",
+        "[red]T[/red]",
+        None,
+        snippet,
+        ((at, at + 5),),
+    )
+    text = hit_text(hit, 100, Style(bgcolor="yellow"), Style(dim=True))
+    title, line = text.plain.split("\n")
+    assert title.startswith("[red]T[/red]") and "tool result" in title
+    assert line.strip() == snippet.strip()
+    lit = [text.plain[s.start : s.end] for s in text.spans if s.style == Style(bgcolor="yellow")]
+    assert lit == ["hello"]
+
+
+def test_a_hit_entry_drops_escape_sequences_from_log_text() -> None:
+    """A title, project or agent holding terminal escapes (a title change, a clipboard write, a
+    clear screen, an 8-bit CSI) reaches the screen as plain text only."""
+    hostile = "\x1b]0;pwned\x07Fix \x1b[2Jthe\x9b31m bug\x1b]52;c;aGk=\x07"
+    hit = Hit(
+        1, 2, 3, "user", "prompt", None, "claude\x1b[31m", "n", hostile,
+        "/tmp/\x1b]8;;file:///etc/passwd\x1b\\x", "the bug", ((4, 7),),
+    )  # fmt: skip
+    plain = hit_text(hit, 120, Style(bold=True), Style(dim=True)).plain
+    assert not any((ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F for c in plain)
+    assert "Fix the bug" in plain and "pwned" not in plain and "passwd" not in plain

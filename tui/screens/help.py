@@ -34,7 +34,7 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
 
 def binding_commands(app: App[Any], screen: Screen[Any]) -> Iterator[SystemCommand]:
     """A command-palette entry for every described action reachable from `screen`."""
-    seen = {"show_failures", "show_help", "quit"}  # the app lists these itself
+    seen = {"show_failures", "show_help", "show_repair", "show_search", "quit"}  # the app's own
     for active in screen.active_bindings.values():
         binding = active.binding
         if not binding.description or binding.system or binding.action in seen:

@@ -1,9 +1,10 @@
 """The transcript screen: one session, read from the store by keyset pages of `seq` in workers.
 
-The screen owns the data work: it answers the view's `WindowWanted` requests, runs finds and
-prompt jumps (`store.views`), exports, and keeps the session-wide position (gauge and status
-line). The reading itself (cursor, window, painting) is `TranscriptView`'s; see its docstring for
-why every operation costs one page, whatever the session's length.
+The screen owns the data work: it answers the view's `WindowWanted` requests, exports, and keeps
+the session-wide position (gauge and status line); finds and jumps are `SeekingScreen`'s
+(tui.screens.transcript_seek). The reading itself (cursor, window, painting) is
+`TranscriptView`'s; see its docstring for why every operation costs one page, whatever the
+session's length.
 """
 
 from __future__ import annotations
@@ -19,21 +20,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Static
 
-from store import pages, views
+from store import pages
 from store.export import markdown
 from store.records import MessageRow, SessionRow
 from tui import formatting
 from tui.messages import BoundsLoaded, WindowLoaded
-from tui.screens.base import ConvoScreen
+from tui.screens.transcript_seek import SeekingScreen
 from tui.widgets.banner import StatusBanner
-from tui.widgets.message_render import RenderOptions, render_rows
+from tui.widgets.message_render import RenderOptions
 from tui.widgets.seq_gauge import SeqGauge
 from tui.widgets.transcript_view import TranscriptView
 
 PAGE = 40
 """Messages per keyset page when the window slides."""
-AROUND = (15, 30)
-"""Messages loaded before and from a jump target (find, prompt jump, gauge click)."""
 RESUME = {
     "claude": "claude --resume {id}",
     "codex": "codex resume {id}",
@@ -53,8 +52,9 @@ def resume_command(session: SessionRow) -> str | None:
     return f"cd {shlex.quote(session.project)} && {command}" if session.project else command
 
 
-class TranscriptScreen(ConvoScreen):
-    """Reads one session; the keys a reader expects, and a find that spans the whole session."""
+class TranscriptScreen(SeekingScreen):
+    """Reads one session; the keys a reader expects, and a find that spans the whole session
+    (its matches, jumps and the find box are `SeekingScreen`'s)."""
 
     CSS_PATH = "transcript.tcss"
     HELP_TITLE = "Transcript"
@@ -89,16 +89,6 @@ class TranscriptScreen(ConvoScreen):
         Binding("escape,q", "back", "Back", tooltip="Back to the session list"),
     ]
 
-    def __init__(self, session: SessionRow) -> None:
-        super().__init__()
-        self.session = session
-        self.term = ""
-        self.bounds = (0, 0, 0)
-
-    @property
-    def view(self) -> TranscriptView:
-        return self.query_one(TranscriptView)
-
     def compose(self) -> ComposeResult:
         yield Header()
         yield StatusBanner()
@@ -128,10 +118,16 @@ class TranscriptScreen(ConvoScreen):
         self.sub_title = formatting.one_line(self.session.title or self.session.native_id, 60)
         self.view.focus()
         self._load_bounds()
-        self.call_after_refresh(self.view.request, "start")
+        self.view.set_find_words(self.find.words if self.find else ())
+        if self.opened_at is not None:  # a search hit: open there, its match shown
+            self.call_after_refresh(self.seek, "seq", True, at=self.opened_at, highlight=True)
+        else:
+            self.call_after_refresh(self.view.request, "start")
 
     def store_changed(self) -> None:
         self._load_bounds()
+        if self.find is not None:  # new rows may match
+            self.count_matches(self.find)
         window = self.view.window
         if not window.rows:
             self.view.request("start")
@@ -168,7 +164,7 @@ class TranscriptScreen(ConvoScreen):
         placement = "replace" if request in ("start", "end") else request
         loaded = WindowLoaded(generation, placement, rows, [], [], before, after)
         loaded.at_end = request == "end"
-        self._post_rendered(loaded, options)
+        self.post_rendered(loaded, options)
 
     def _page(self, request: str, seq: int | None) -> tuple[list[MessageRow], bool, bool]:
         """One keyset page for a view request: (rows, more before?, more after?).
@@ -183,73 +179,9 @@ class TranscriptScreen(ConvoScreen):
         rows = pages.messages_before(sid, None if request == "end" else seq, PAGE)
         return rows, len(rows) == PAGE, False
 
-    def _post_rendered(self, loaded: WindowLoaded, options: RenderOptions) -> None:
-        """Render the page's blocks here, in the worker, then hand it to the UI thread."""
-        loaded.blocks, loaded.keys = render_rows(loaded.rows, options)
-        self.post_message(loaded)
-
     @on(WindowLoaded)
     def _window_loaded(self, event: WindowLoaded) -> None:
         self.view.apply(event)
-
-    @work(
-        thread=True,
-        group="transcript-seek",
-        exclusive=True,
-        exit_on_error=False,
-        description="Finding in the session",
-    )
-    def _seek(
-        self,
-        generation: int,
-        kind: str,
-        term: str,
-        from_seq: int,
-        forward: bool,
-        loaded: tuple[int, int] | None,
-        options: RenderOptions,
-    ) -> None:
-        sid = self.session.id
-        if kind == "find":
-            seq = views.find_in_session(sid, term, from_seq, forward=forward)
-        elif kind == "prompt":
-            seq = views.next_of_kind(sid, "prompt", from_seq, forward=forward)
-        else:
-            seq = from_seq
-        if seq is None:
-            what = f"“{term}”" if kind == "find" else "prompt"
-            self.notify(
-                f"No {'later' if forward else 'earlier'} {what} in this session.",
-                severity="warning",
-                markup=False,
-                timeout=3,
-            )
-            return
-        if loaded is not None and loaded[0] <= seq <= loaded[1]:
-            self.app.call_from_thread(self._focus_loaded, generation, seq, term or None)
-            return
-        rows = views.messages_around(sid, seq, *AROUND)
-        head = sum(1 for r in rows if r.seq < seq)
-        # A new window: pages still in flight for the old one must be dropped when they land.
-        generation = self.app.call_from_thread(self.view.new_generation)
-        before, after = head == AROUND[0], len(rows) - head == AROUND[1]
-        window = WindowLoaded(generation, "replace", rows, [], [], before, after, seq)
-        window.term = term or None
-        self._post_rendered(window, options)
-
-    def _focus_loaded(self, generation: int, seq: int, term: str | None) -> None:
-        if generation == self.view.generation:
-            self.view.focus_seq(seq, term)
-
-    def _start_seek(self, kind: str, forward: bool, term: str = "") -> None:
-        view = self.view
-        current = view.current
-        from_seq = current.seq if current else 0
-        if kind == "find" and not forward and current is None:
-            from_seq = 2**62
-        rows = view.window.rows
-        loaded = (rows[0].seq, rows[-1].seq) if rows else None
-        self._seek(view.generation, kind, term, from_seq, forward, loaded, view.render_options())
 
     # -- position ----------------------------------------------------------------------------------
 
@@ -260,11 +192,7 @@ class TranscriptScreen(ConvoScreen):
 
     @on(SeqGauge.Jumped)
     def _gauge_jump(self, event: SeqGauge.Jumped) -> None:
-        rows = self.view.window.rows
-        loaded = (rows[0].seq, rows[-1].seq) if rows else None
-        self._seek(
-            self.view.generation, "seq", "", event.seq, True, loaded, self.view.render_options()
-        )
+        self.seek("seq", True, at=event.seq)
 
     def _show_status(self, cursor: MessageRow | None = None, loading: bool = False) -> None:
         cursor = cursor or self.view.current
@@ -276,8 +204,8 @@ class TranscriptScreen(ConvoScreen):
         parts.append(f"{formatting.count(count)} messages")
         parts.append("tools shown" if self.view.show_tools else "tools folded")
         parts.append("thinking shown" if self.view.show_thinking else "thinking folded")
-        if self.term:
-            parts.append(f"find “{self.term}” (n/N)")
+        if self.find is not None:
+            parts.append(self.find_status())
         if loading:
             parts.append("loading…")
         self.query_one("#transcript-status", Static).update(" · ".join(parts))
@@ -285,43 +213,15 @@ class TranscriptScreen(ConvoScreen):
     # -- actions -------------------------------------------------------------------------------
 
     def action_next_prompt(self) -> None:
-        self._start_seek("prompt", True)
+        self.seek("prompt", True)
 
     def action_prev_prompt(self) -> None:
-        self._start_seek("prompt", False)
-
-    def action_find(self) -> None:
-        find = self.query_one("#find", Input)
-        find.add_class("-visible")
-        find.value = self.term
-        find.focus()
-
-    @on(Input.Submitted, "#find")
-    def _find_submitted(self, event: Input.Submitted) -> None:
-        self.term = event.value.strip()
-        self._close_find()
-        if self.term:
-            self._start_seek("find", True, self.term)
-
-    def _close_find(self) -> None:
-        self.query_one("#find", Input).remove_class("-visible")
-        self.view.focus()
-        self._show_status()
+        self.seek("prompt", False)
 
     def on_key(self, event: events.Key) -> None:
         if event.key == "escape" and self.query_one("#find", Input).has_focus:
-            self._close_find()
+            self.close_find()
             event.stop()
-
-    def action_find_next(self) -> None:
-        if self.term:
-            self._start_seek("find", True, self.term)
-        else:
-            self.action_find()
-
-    def action_find_prev(self) -> None:
-        if self.term:
-            self._start_seek("find", False, self.term)
 
     def action_toggle_tools(self) -> None:
         self.view.show_tools = not self.view.show_tools

@@ -69,6 +69,8 @@ class RenderOptions:
     show_thinking: bool = False
     flipped: frozenset[int] = frozenset()
     """Message ids whose expansion was toggled one by one (Enter), against the global setting."""
+    find: tuple[str, ...] = ()
+    """The words of the transcript's find: an open block's details start near the first."""
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -143,7 +145,7 @@ def render_block(message: MessageRow, options: RenderOptions) -> list[Strip]:
     head = _one_liner(message, options.expanded(message), width, palette)
     if not options.expanded(message):
         return head
-    return head + _details(message, width, palette) + [Strip.blank(0)]
+    return head + _details(message, width, palette, options.find) + [Strip.blank(0)]
 
 
 def _with_header(
@@ -218,21 +220,43 @@ def _summary(message: MessageRow, palette: Palette) -> tuple[str, Style, str]:
     return "· system", palette.dim, message.text
 
 
-def _details(message: MessageRow, width: int, palette: Palette) -> list[Strip]:
+def _details(
+    message: MessageRow, width: int, palette: Palette, find: tuple[str, ...] = ()
+) -> list[Strip]:
     text = message.text
     if message.kind == KIND_TOOL_CALL:
         call = next((p for p in message.parts if p.type == "tool_call"), None)
         text = _pretty_json(call.text if call else text)
     style = palette.thinking if message.kind == KIND_THINKING else Style()
     limit = 400 if message.kind == KIND_THINKING else DETAIL_LINES
-    shown = text[: limit * 400].splitlines()[:limit]
-    extra = text.count("\n") + 1 - len(shown)
+    skipped, shown = _shown_lines(text, limit, find)
+    extra = text.count("\n") + 1 - len(shown) - skipped
+    lines: list[Strip] = []
+    if skipped:
+        note = f"  … {formatting.count(skipped)} lines above (a find's match is below)"
+        lines += _lines(Text(note, style=palette.dim), width, palette)
     body = Padding(Text("\n".join(shown), style=style), (0, 0, 0, 2))
-    lines = _lines(body, width, palette)
+    lines += _lines(body, width, palette)
     if extra > 0:
         note = f"  … {formatting.count(extra)}+ more lines ({formatting.size(len(text))})"
         lines += _lines(Text(note, style=palette.dim), width, palette)
     return lines
+
+
+def _shown_lines(text: str, limit: int, find: tuple[str, ...]) -> tuple[int, list[str]]:
+    """(lines skipped, up to `limit` lines shown) of a block's details: from the start, or from
+    a little before the first line holding one of `find` when that line is further down."""
+    skip = 0
+    if find:
+        folded = text.lower()
+        found = [at for at in (folded.find(w.lower()) for w in find if w) if at >= 0]
+        line = text.count("\n", 0, min(found)) if found else 0
+        if line >= limit - 2:
+            skip = line - 3
+    offset = 0
+    for _ in range(skip):
+        offset = text.index("\n", offset) + 1
+    return skip, text[offset : offset + limit * 400].splitlines()[:limit]
 
 
 def _pretty_json(text: str) -> str:
@@ -245,7 +269,7 @@ def _pretty_json(text: str) -> str:
 def block_key(message: MessageRow, options: RenderOptions) -> tuple[object, ...]:
     """What a message's block depends on under `options`: equal keys mean the same lines."""
     shown = options.expanded(message) if collapsible(message) else None
-    return (options.key, shown)
+    return (options.key, shown, options.find if shown else ())
 
 
 def render_rows(
@@ -256,25 +280,44 @@ def render_rows(
     return [render_block(r, options) for r in rows], [block_key(r, options) for r in rows]
 
 
-def match_line(block: list[Strip], term: str | None) -> int:
-    """The first line of a block that shows `term` (case-insensitive), else 0."""
-    if not term:
-        return 0
-    needle = term.lower()
+def _spans(text: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of any of `words` in `text` (case-insensitive), merged."""
+    folded = text.lower()
+    found: list[tuple[int, int]] = []
+    for word in words:
+        needle = word.lower()
+        at = folded.find(needle) if needle else -1
+        while at >= 0:
+            found.append((at, at + len(needle)))
+            at = folded.find(needle, at + len(needle))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def match_line(block: list[Strip], words: tuple[str, ...]) -> int:
+    """The first line of a block that shows one of `words` (case-insensitive), else 0."""
     for i, strip in enumerate(block):
-        if needle in strip.text.lower():
+        if _spans(strip.text, words):
             return i
     return 0
 
 
-def highlight(strip: Strip, term: str, style: Style) -> Strip:
-    """`strip` with the first occurrence of `term` drawn in `style`."""
+def highlight(strip: Strip, words: tuple[str, ...], style: Style) -> Strip:
+    """`strip` with every occurrence of `words` drawn in `style`."""
     text = strip.text
-    at = text.lower().find(term.lower()) if term else -1
-    if at < 0:
+    spans = _spans(text, words)
+    if not spans:
         return strip
-    start = cell_len(text[:at])
-    end = start + cell_len(text[at : at + len(term)])
-    return Strip.join(
-        [strip.crop(0, start), strip.crop(start, end).apply_style(style), strip.crop(end)]
-    )
+    pieces: list[Strip] = []
+    done = 0
+    for start, end in spans:
+        a, b = cell_len(text[:start]), cell_len(text[:end])
+        pieces += [strip.crop(done, a), strip.crop(a, b).apply_style(style)]
+        done = b
+    pieces.append(strip.crop(done))
+    return Strip.join(pieces)

@@ -68,7 +68,8 @@ class WindowPager(ScrollView):
         self.generation = 0
         """Bumped whenever the window is replaced; results for older generations are dropped."""
         self._wanted: set[str] = set()
-        self._match: tuple[int, str] | None = None
+        self._match: tuple[int, tuple[str, ...]] | None = None
+        """(message id, words) of a find's match to highlight."""
 
     # -- requests --------------------------------------------------------------------------
 
@@ -123,7 +124,7 @@ class WindowPager(ScrollView):
             self.cursor = max(0, len(self.window) - 1)
             self.scroll_to(y=self.max_scroll_y, animate=False)
         elif loaded.focus_seq is not None:
-            self.focus_seq(loaded.focus_seq, loaded.term)
+            self.focus_seq(loaded.focus_seq, loaded.words)
         else:
             self.cursor = 0
             self.scroll_to(y=0, animate=False)
@@ -151,19 +152,20 @@ class WindowPager(ScrollView):
         self._relocate_cursor(cursor_id, after)
         self._restore(anchor)
 
-    def focus_seq(self, seq: int, term: str | None = None) -> None:
-        """Put the cursor on the message with `seq` (loaded) and scroll it into view."""
+    def focus_seq(self, seq: int, words: tuple[str, ...] = ()) -> None:
+        """Put the cursor on the message with `seq` (loaded) and scroll it into view, with the
+        first line that shows one of `words` (a find's match) on screen and highlighted."""
         index = self.window.index_of_seq(seq)
         if index is None:
             return
         self.cursor = index
         row = self.window.rows[index]
-        self._match = (row.id, term) if term else None
+        self._match = (row.id, words) if words else None
         first, _end = self.window.span(index)
-        line = first + (match_line(self.window.blocks[index], term) if term else 0)
+        line = first + match_line(self.window.blocks[index], words)
         height = self.scrollable_content_region.height
         target = first if line - first < height * 3 // 4 else line - height // 4
-        self.scroll_to(y=max(0, target - 1), animate=False)
+        self._scroll_now(max(0, target - 1))
         self._after_change()
 
     def _relocate_cursor(self, cursor_id: int | None, after: bool) -> None:
@@ -193,7 +195,14 @@ class WindowPager(ScrollView):
             return
         first, end = self.window.span(index)
         line = first + min(offset, max(0, end - first - 1))
-        self.scroll_to(y=max(0, line - row), animate=False)
+        self._scroll_now(max(0, line - row))
+
+    def _scroll_now(self, y: int) -> None:
+        """Scroll at once, not after the next refresh: the next page may land before that
+        refresh, and its anchor must see where the reader is (a deferred scroll would be undone
+        by the one its restore defers after it). Forced: the scrollbars of a window that just
+        grew are only worked out at that refresh."""
+        self.scroll_to(y=y, animate=False, immediate=True, force=True)
 
     def _sync_size(self) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, self.window.total)

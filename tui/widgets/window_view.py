@@ -27,6 +27,7 @@ from textual.worker import Worker
 
 from store.records import MessageRow
 from tui.errors import report_worker_failure
+from tui.messages import WindowLoaded
 from tui.widgets.message_render import (
     Palette,
     RenderOptions,
@@ -86,6 +87,8 @@ class WindowView(WindowPager, can_focus=True):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._flipped: set[int] = set()
+        self.find_words: tuple[str, ...] = ()
+        """The words of the screen's find: an open block shows its details from the match."""
         self._rendering: RenderOptions | None = None
         self._palette_cache: tuple[str, Palette] | None = None
 
@@ -104,6 +107,7 @@ class WindowView(WindowPager, can_focus=True):
             self.show_tools,
             self.show_thinking,
             frozenset(self._flipped),
+            self.find_words,
         )
 
     def _palette(self) -> Palette:
@@ -128,6 +132,31 @@ class WindowView(WindowPager, can_focus=True):
             )
             self._palette_cache = (theme, palette)
         return self._palette_cache[1]
+
+    # -- folds opened to show a match ------------------------------------------------------
+
+    def apply(self, loaded: WindowLoaded) -> None:
+        if loaded.expanded is not None and loaded.generation == self.generation:
+            self._flipped ^= {loaded.expanded}  # the page was rendered with this fold flipped
+        super().apply(loaded)
+
+    def show_expanded(self, message_id: int, block: list[Strip], key: tuple[object, ...]) -> None:
+        """Take a loaded message's block rendered open (a find's match inside a folded tool
+        call or thinking block); `focus_seq` then scrolls to the match."""
+        index = self.window.index_of_id(message_id)
+        if index is None:
+            return
+        self._flipped ^= {message_id}
+        self.window.set_block(index, block, key)
+        self.window.reindex()
+        self._sync_size()
+
+    def set_find_words(self, words: tuple[str, ...]) -> None:
+        """The screen's find changed: open blocks show their details from its first word."""
+        if words != self.find_words:
+            self.find_words = words
+            if self.window.rows:
+                self._after_change()
 
     # -- re-rendering ----------------------------------------------------------------------
 

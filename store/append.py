@@ -104,6 +104,14 @@ def decompress(blob: bytes | None) -> bytes:
     return zlib.decompress(blob)
 
 
+def readable(blob: bytes | None) -> bytes | None:
+    """The raw record back, or None when its stored bytes are damaged (they do not decompress)."""
+    try:
+        return decompress(blob)
+    except (zstandard.ZstdError, zlib.error, TypeError, ValueError):
+        return None
+
+
 def _content(rec: MessageRecord) -> tuple[object, ...]:
     """The message columns an append writes and a replace rewrites, in the statements' order."""
     return (

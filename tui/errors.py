@@ -22,7 +22,7 @@ from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
 from store import logs
-from store.errors import StoreError
+from store.errors import StoreError, damage_of
 
 log = logs.get("tui")
 
@@ -66,7 +66,10 @@ def report_worker_failure(app: App[Any], worker: Worker[Any]) -> None:
     error = worker.error
     context = f"worker {worker.name!r} (group {worker.group!r}): {worker.description}"
     log.error("%s failed: %s", context, error, exc_info=error)
-    if isinstance(error, StoreError):
+    damage = damage_of(error)
+    if damage is not None:  # the file's pages: say which command repairs it
+        app.notify(damage, title="Store damaged", severity="error", markup=False, timeout=30)
+    elif isinstance(error, StoreError):
         app.notify(str(error), title=error.title, severity="error", markup=False)
     elif isinstance(error, EXPECTED):
         app.notify(

@@ -12,14 +12,15 @@ session read from one file), one record per line:
 * opencode: one `{"info": ..., "parts": [...]}` line per message (opencode's own export shape),
   after a line with the session object.
 
-Rows without raw bytes (the extra rows of a message split into blocks) write nothing.
+Rows without raw bytes (the extra rows of a message split into blocks) write nothing. A record
+whose stored bytes are damaged (they do not decompress) is skipped, its seq handed to the caller.
 """
 
 from __future__ import annotations
 
 from typing import BinaryIO
 
-from store.append import decompress
+from store.append import readable
 from store.db import reading
 
 BATCH = 500
@@ -30,23 +31,34 @@ SELECT seq, raw, stale FROM message WHERE session_id = ? AND seq > ? ORDER BY se
 """
 
 
-def write_jsonl(session_id: int, out: BinaryIO, *, include_stale: bool = False) -> int:
+def write_jsonl(
+    session_id: int,
+    out: BinaryIO,
+    *,
+    include_stale: bool = False,
+    skipped: list[int] | None = None,
+) -> int:
     """Write a session's raw records to `out`, one per line; returns how many lines.
 
     Args:
         session_id: the session's row id.
         out: a binary stream (a file, or `sys.stdout.buffer`).
         include_stale: also write records that a rewritten log file no longer has.
+        skipped: the seq of each record that cannot be read (damaged) is appended to it.
     """
     after = 0
     written = 0
     while True:
         with reading() as conn:
             rows = conn.execute(PAGE_SQL, (session_id, after, BATCH)).fetchall()
-        for _seq, blob, stale in rows:
+        for seq, blob, stale in rows:
             if (stale and not include_stale) or not blob:
                 continue
-            raw = decompress(blob)
+            raw = readable(blob)
+            if raw is None:
+                if skipped is not None:
+                    skipped.append(seq)
+                continue
             if raw:
                 out.write(raw)
                 out.write(b"\n")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from peewee import DatabaseError, PeeweeException
 
 from store.db import open_store, reading
 from store.errors import StoreUnusable
+from store.repair import deep as deep_check
 from store.repair.checker import Cancelled as Cancelled
 from store.repair.checker import Checker
 from store.repair.checker import ProgressFn as ProgressFn
@@ -36,6 +37,8 @@ class CheckReport:
     unusable: str | None = None
     """Why the store cannot be opened or read; the other fields are then empty."""
     elapsed_s: float = 0.0
+    deep: deep_check.DeepReport | None = None
+    """What `--deep` found beyond the default checks (None: it did not run)."""
 
     @property
     def ok(self) -> bool:
@@ -54,6 +57,8 @@ class CheckReport:
         }
         if self.unusable is not None:
             out["error"] = self.unusable
+        if self.deep is not None:
+            out["deep"] = self.deep.to_json()
         return out
 
 
@@ -75,6 +80,7 @@ def run(
     logs: bool = True,
     progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
+    deep: bool = False,
 ) -> CheckReport:
     """Check the open store. Never raises for a damaged store: see `CheckReport.unusable`.
 
@@ -83,11 +89,20 @@ def run(
         logs: compare with the log files on disk (off: the database only).
         progress: called before each step.
         should_stop: polled between steps; True raises `Cancelled`.
+        deep: also `integrity_check` and every raw record decompressed (`store.repair.deep`).
     """
     started = time.monotonic()
+    found: deep_check.DeepReport | None = None
+    steps = _Steps(progress) if progress is not None and deep else None
     try:
         with reading() as conn:
-            findings = Checker(conn, roots, logs, progress, should_stop).run()
+            findings = Checker(
+                conn, roots, logs, steps.checker if steps else progress, should_stop
+            ).run()
+            if deep and not findings.corrupt:
+                found = deep_check.run(
+                    conn, progress=steps.deep if steps else None, should_stop=should_stop
+                )
     except (sqlite3.DatabaseError, DatabaseError, PeeweeException) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         return CheckReport(
@@ -96,6 +111,49 @@ def run(
             elapsed_s=time.monotonic() - started,
         )
     problems, notes = summarize(findings)
+    if found is not None and found.integrity and not problems:
+        # Damage only `integrity_check` sees: rebuilt, like a damaged page.
+        findings = replace(findings, corrupt=found.integrity)
+        problems, notes = summarize(findings)
+    elif found is not None and found.integrity:
+        notes.append(
+            Problem(
+                "integrity",
+                len(found.integrity),
+                (),
+                f"integrity_check also reports (first: {found.integrity[0]}); the fixes above "
+                "come first, then `convo check --deep` again",
+            )
+        )
+    if found is not None:
+        problems += found.problems()
+        notes += found.notes()
     return CheckReport(
-        findings, tuple(problems), tuple(notes), elapsed_s=time.monotonic() - started
+        findings,
+        tuple(problems),
+        tuple(notes),
+        elapsed_s=time.monotonic() - started,
+        deep=found,
     )
+
+
+DEEP_STEPS = 2
+"""The steps `--deep` adds after the checker's: integrity, raw records."""
+
+
+class _Steps:
+    """The caller's progress over the checker's steps and then the deep ones, counted as one."""
+
+    def __init__(self, progress: ProgressFn) -> None:
+        self.progress = progress
+        self.total = DEEP_STEPS
+
+    def checker(self, name: str, done: int, total: int) -> None:
+        self.total = total + DEEP_STEPS
+        self.progress(name, done, self.total)
+
+    def deep(self, what: str, done: int, total: int) -> None:
+        if what == "integrity":
+            self.progress("integrity", self.total - DEEP_STEPS, self.total)
+        else:  # `raw records 1,500/9,000`
+            self.progress(f"{what} {done:,}/{total:,}", self.total - 1, self.total)

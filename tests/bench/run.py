@@ -38,6 +38,10 @@ Metrics today:
    `convo sessions --limit 1` on the same store. `questions`: questions written from
    tests/fixtures' prompts find the prompt in the top 5 for >= 90% of them
    (tests/bench/questions.py; also a test). The 1M-message numbers: `--preset large`.
+7. `repair` (tests/bench/repair_bench.py): the renumber job under load, `check` vs `quick_check`.
+   `deep_check` (tests/bench/deep_bench.py): `check --deep` against `integrity_check` alone on
+   the same kind of store with a raw record in every message (reported), and the deep steps
+   alone (`integrity_check` + every record decompressed) within 3x `integrity_check`.
 
 Adding a metric (start-up time, transcript paging, repair speed...): write a function that takes
 the `Bench` (the corpus, its stats, a work folder, the cached first ingest) and returns a list of
@@ -1031,6 +1035,15 @@ def repair(b: Bench) -> list[Result]:
     from tests.bench import repair_bench
 
     return [Result(**row) for row in repair_bench.run(b.preset, b.work / "repair")]
+
+
+@metric
+def deep_check(b: Bench) -> list[Result]:
+    """`convo check --deep` against `integrity_check` alone, on the repair bench's store with a raw
+    record in every message (tests/bench/deep_bench.py)."""
+    from tests.bench import deep_bench
+
+    return [Result(**row) for row in deep_bench.run(b.preset, b.work / "deep")]
 
 
 if __name__ == "__main__":

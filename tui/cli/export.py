@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from store import pages
 from store.export import jsonl, markdown
-from tui.cli.common import EXIT_OK, Add, CliError, open_db
+from tui.cli.common import EXIT_ERROR, EXIT_OK, Add, CliError, open_db
 
 
 def register(add: Add) -> None:
@@ -39,13 +39,18 @@ def register(add: Add) -> None:
     )
 
 
+SEQS_SHOWN = 10
+"""Seqs of skipped records the one line lists before it says how many more."""
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     open_db(args)
     row = pages.session(args.session)
+    skipped: list[int] = []
 
     def write(out: BinaryIO) -> None:
         if args.format == "jsonl":
-            jsonl.write_jsonl(row.id, out, include_stale=args.stale)
+            jsonl.write_jsonl(row.id, out, include_stale=args.stale, skipped=skipped)
             return
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=True)
         try:
@@ -57,7 +62,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output is None:
         write(sys.stdout.buffer)
         sys.stdout.buffer.flush()
-        return EXIT_OK
+        return _report_skipped(row.id, skipped)
     target = args.output.expanduser()
     partial = target.with_name(target.name + ".partial")
     try:
@@ -67,4 +72,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     except OSError as err:
         partial.unlink(missing_ok=True)
         raise CliError(f"cannot write {target}: {err.strerror or err}") from None
-    return EXIT_OK
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return _report_skipped(row.id, skipped)
+
+
+def _report_skipped(session_id: int, seqs: list[int]) -> int:
+    """One line on stderr naming the records that could not be read; exit 1 when there were any."""
+    if not seqs:
+        return EXIT_OK
+    shown = ", ".join(f"#{s}" for s in seqs[:SEQS_SHOWN])
+    more = f" (+{len(seqs) - SEQS_SHOWN} more)" if len(seqs) > SEQS_SHOWN else ""
+    noun = "message" if len(seqs) == 1 else "messages"
+    print(
+        f"convo: skipped {len(seqs)} {noun} whose stored log record is damaged: "
+        f"session {session_id} {shown}{more}; `convo repair --deep` re-reads them from the log "
+        "if it is still there",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from store import logs
-from store.errors import StoreError
+from store.errors import StoreError, damage_of
 from tui.cli import browse, export, ingest, read, repair, search
 from tui.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, Handler
 
@@ -79,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if debug:
             raise
+        damage = damage_of(err)
+        if damage is not None:
+            logs.get("cli").warning("%s: %s", args.command, damage)
+            print(f"convo: error: {damage}", file=sys.stderr)
+            return EXIT_USAGE
         logs.get("cli").exception("unexpected error in %s", args.command)
         where = logs.default_log_path()
         print(

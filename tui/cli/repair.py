@@ -19,7 +19,7 @@ from typing import Any
 
 from store import db as store_db
 from store.errors import StoreUnusable
-from store.repair import backups, checks, jobs, planner, rebuild
+from store.repair import backups, checks, deep, jobs, planner, rebuild
 from store.repair.findings import Problem, short_sessions
 from store.repair.plans import many
 from tui.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Add, CliError, db_path, print_json
@@ -33,11 +33,13 @@ def register(add: Add) -> None:
     p = add("check", cmd_check, "diagnose the store: exit 0 healthy, 1 problems, 2 unusable")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-logs", action="store_true", help="do not compare with the log files")
+    _deep_option(p)
 
     p = add("repair", cmd_repair, "show the repair plan and apply it (after a backup)")
     p.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     p.add_argument("--yes", action="store_true", help="apply without asking")
     p.add_argument("--json", action="store_true")
+    _deep_option(p)
     p.add_argument(
         "--batch",
         type=int,
@@ -72,6 +74,14 @@ def register(add: Add) -> None:
     p.add_argument("--backups", action="store_true", help="list only the backups kept")
 
 
+def _deep_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="also run integrity_check and read back every stored log record (slower)",
+    )
+
+
 def _keep_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--keep-backups",
@@ -93,7 +103,9 @@ def _path(args: argparse.Namespace) -> Path:
 
 def cmd_check(args: argparse.Namespace) -> int:
     with _steps("checking") as step:
-        report = checks.check_path(_path(args), logs=not args.no_logs, progress=step)
+        report = checks.check_path(
+            _path(args), logs=not args.no_logs, progress=step, deep=args.deep
+        )
     if args.json:
         print_json(report.to_json())
         if report.unusable is not None:
@@ -118,7 +130,11 @@ def _print_report(report: checks.CheckReport) -> None:
         for n in report.notes:
             print(_problem_line(n))
     if not report.ok:
-        print("run `convo repair --dry-run` to see the plan, `convo repair` to fix")
+        deep_only = report.deep is not None and any(
+            p.kind == "raw_unreadable" for p in report.problems
+        )
+        cmd = "convo repair --deep" if deep_only else "convo repair"
+        print(f"run `{cmd} --dry-run` to see the plan, `{cmd}` to fix")
 
 
 def _problem_line(p: Problem) -> str:
@@ -136,14 +152,17 @@ def cmd_repair(args: argparse.Namespace) -> int:
     _check_keep(args)
     path = _path(args)
     with _steps("checking") as step:
-        report = checks.check_path(path, progress=step)
+        report = checks.check_path(path, progress=step, deep=args.deep)
     plan = (
-        planner.plan_rebuild(report.unusable) if report.unusable else planner.plan(report.findings)
+        planner.plan_rebuild(report.unusable)
+        if report.unusable
+        else deep.extend(planner.plan(report.findings), report.deep)
     )
     if args.json:
         print_json({"check": report.to_json(), "plan": plan.to_json()})
     else:
         _print_plan(plan)
+        _print_lost(report.deep)
     if plan.empty or args.dry_run:
         return EXIT_OK
     if not args.yes and not _confirm():
@@ -165,7 +184,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     for st in results:
         line = f"job #{st.id} {st.name}: {st.label}, {st.rows_done}/{st.rows_total} rows"
         print(line + (f" ({st.error})" if st.error else ""), file=sys.stderr)
-    return EXIT_OK if _check_after("repair", path, args.keep_backups) else EXIT_ERROR
+    return EXIT_OK if _check_after("repair", path, args.keep_backups, args.deep) else EXIT_ERROR
 
 
 def _check_keep(args: argparse.Namespace) -> None:
@@ -173,9 +192,9 @@ def _check_keep(args: argparse.Namespace) -> None:
         raise CliError("--keep-backups must be 0 or more", EXIT_USAGE)
 
 
-def _check_after(what: str, path: Path, keep: int) -> bool:
+def _check_after(what: str, path: Path, keep: int, deep_check: bool = False) -> bool:
     """The check that ends a repair or rebuild; only a healthy store lets older backups go."""
-    after = checks.run()
+    after = checks.run(deep=deep_check)
     print(
         f"check after {what}: " + ("ok" if after.ok else ", ".join(p.kind for p in after.problems)),
         file=sys.stderr,
@@ -213,6 +232,26 @@ def _print_plan(plan: planner.Plan) -> None:
         print(f"{n:>3}. [{step.action}] {step.summary}")
         for line in _preview(step):
             print(f"       {line}")
+
+
+LOST_LINES = 50
+"""Messages `repair` names that cannot be recovered before it points at the JSON for the rest."""
+
+
+def _print_lost(found: deep.DeepReport | None) -> None:
+    """Each message whose stored record is damaged and whose log is gone: nothing brings it back."""
+    lost = found.lost if found is not None else ()
+    if not lost:
+        return
+    print(
+        f"{many(len(lost), 'message')} cannot be recovered (the stored log record is damaged "
+        "and the log is gone or no longer holds it); their text still shows, but export "
+        "--format jsonl skips them:"
+    )
+    for u in lost[:LOST_LINES]:
+        print(f"  session {u.session_id} #{u.seq} (message id {u.id})")
+    if len(lost) > LOST_LINES:
+        print(f"  ... and {len(lost) - LOST_LINES} more (see `convo check --deep --json`)")
 
 
 def _preview(step: planner.Step) -> Iterator[str]:

@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 from peewee import PeeweeException
 
 from store import logs
+from store.lease import LeaseHeld
 from store.models import Failure, db
 from store.records import FailureRow
 
@@ -29,6 +30,10 @@ log = logs.get("funnel")
 LOCK_RETRIES = 4
 """Attempts after the first when the database stays locked past the busy timeout."""
 FIRST_BACKOFF_S = 0.05
+LEASE_POLL_S = 0.25
+"""How often a writer held off by a repair's lease (`store.lease`) tries again."""
+LEASE_WAIT_S = 3600.0
+"""How long it waits for the repair before the write fails, with the lease's reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,21 +110,58 @@ def write(work: Callable[[], T], context: Context, *, retries: int = LOCK_RETRIE
         retries: extra attempts, with backoff, while the database is locked.
     """
     delay = FIRST_BACKOFF_S
-    for attempt in range(retries + 1):
+    attempt = 0
+    waited = 0.0
+    while True:
         try:
             with db.atomic("IMMEDIATE"):
                 value = work()
+        except LeaseHeld as held:  # a repair rebuilds a unique index: wait for it, say why
+            if waited == 0.0:
+                log.warning("waiting: %s (%s)", held.reason, context.describe())
+                _tell_waiting(held.reason)
+            if waited >= LEASE_WAIT_S:
+                return _fail(held, "locked", context)
+            time.sleep(LEASE_POLL_S)
+            waited += LEASE_POLL_S
+            continue
         except Exception as err:
             kind = classify(err)
             if kind == "locked" and attempt < retries:
                 counts["retried"] += 1
+                attempt += 1
                 time.sleep(delay)
                 delay *= 3
                 continue
             return _fail(err, kind, context)
         counts["ok"] += 1
         return Outcome(True, value)
-    raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
+
+WaitListener = Callable[[str], None]
+_waiting: list[WaitListener] = []
+
+
+def on_wait(listener: WaitListener) -> Callable[[], None]:
+    """Call `listener(reason)` when a write starts waiting for a repair's lease; returns an
+    unsubscribe (the CLI prints the reason, the app shows it)."""
+    with _lock:
+        _waiting.append(listener)
+
+    def unsubscribe() -> None:
+        with _lock:
+            if listener in _waiting:
+                _waiting.remove(listener)
+
+    return unsubscribe
+
+
+def _tell_waiting(reason: str) -> None:
+    for listener in list(_waiting):
+        try:
+            listener(reason)
+        except Exception:  # a broken listener must not break the writer
+            log.exception("wait listener raised")
 
 
 def _fail(err: Exception, kind: str, context: Context) -> Outcome[T]:

@@ -24,7 +24,7 @@ from store import funnel, logs
 from store.records import FailureRow
 from tui.background import BackgroundWork
 from tui.errors import QuietCrashes, report_worker_failure
-from tui.messages import CommitFailed
+from tui.messages import CommitFailed, WaitingForRepair
 from tui.screens.help import binding_commands
 from tui.screens.sessions import SessionsScreen
 
@@ -60,6 +60,7 @@ class ConvoApp(QuietCrashes, BackgroundWork):
         self.notice = notice
         self.export_dir = export_dir
         self._unsubscribe: Callable[[], None] = lambda: None
+        self._unwait: Callable[[], None] = lambda: None
         theme = os.environ.get("CONVO_THEME")
         if theme and theme in self.available_themes:
             self.theme = theme
@@ -69,12 +70,14 @@ class ConvoApp(QuietCrashes, BackgroundWork):
 
     def on_mount(self) -> None:
         self._unsubscribe = funnel.subscribe(self._heard_failure)
+        self._unwait = funnel.on_wait(self._heard_wait)
         if self.notice:
             self.notify(self.notice, title="convo", markup=False, timeout=12)
         self.start_background()
 
     def on_unmount(self) -> None:
         self._unsubscribe()
+        self._unwait()
         self.stop_background()
 
     # -- commit failures ------------------------------------------------------------------------
@@ -99,6 +102,14 @@ class ConvoApp(QuietCrashes, BackgroundWork):
         for screen in self.screen_stack:
             if isinstance(screen, FailuresScreen):
                 screen.store_changed()
+
+    def _heard_wait(self, reason: str) -> None:
+        # Called on the writing thread by the funnel, once per wait.
+        self.post_message(WaitingForRepair(reason))
+
+    @on(WaitingForRepair)
+    def _waiting_for_repair(self, event: WaitingForRepair) -> None:
+        self.notify(f"waiting: {event.reason}", title="New lines wait", markup=False, timeout=10)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event.worker)

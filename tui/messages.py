@@ -55,6 +55,13 @@ class CommitFailed(Message):
 
 
 @dataclass
+class WaitingForRepair(Message):
+    """A write waits for a repair in another process (its lease, `store.lease`); says why."""
+
+    reason: str
+
+
+@dataclass
 class LiveIngested(Message):
     """The live follower stored new lines of log files that changed while the app runs."""
 

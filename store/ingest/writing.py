@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from store import append, funnel, logs, textindex
+from store import append, funnel, lease, logs, textindex
 from store.db import connection
 from store.ingest.reading import Chunk
 from store.models import Source
@@ -174,6 +174,7 @@ class FileWriter:
         self, records: Sequence[Record], blobs: Sequence[bytes | None], end: Chunk | None
     ) -> _ChunkResult:
         conn = connection()
+        lease.check(conn)  # a repair rebuilding a unique index: the funnel waits for it
         result = _ChunkResult()
         self._parts: list[append.PartRow] = []
         self._indexed: list[tuple[int, str]] = []

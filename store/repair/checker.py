@@ -7,7 +7,12 @@ Strategy (each step's cost on a 1,000,000-message, 1 GB store is in the bench re
   and `integrity_check`, which does, costs almost twice as much; so instead every index gets a
   fingerprint (count and a sum of a hash of its columns and rowid), computed once from the index
   (`INDEXED BY`) and once from its table (`NOT INDEXED`). A difference means the index drifted.
-- Only an index whose fingerprint matches is used by later checks; otherwise they scan the table.
+- A unique index whose fingerprint matches is also scanned for keys its table holds twice
+  (`GROUP BY` the key, `NOT INDEXED`): an index whose schema says UNIQUE but whose b-tree was built
+  non-unique passes `quick_check` and the fingerprint, and is reported drifted (`lying_indexes`).
+- Only an index that passes both is used by later checks; otherwise they scan the table.
+- Every step reads in one read transaction (one snapshot): a writer committing meanwhile cannot
+  make an index look different from its table. FTS5's integrity check runs after it.
 - One `NOT INDEXED` scan of the messages gives the table-side fingerprints and the totals that
   decide whether the slower per-session and per-file queries are needed at all.
 - Sequence checks walk the (session, seq) index with a self-join on `seq + 1`: in a healthy store
@@ -18,7 +23,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from peewee import DatabaseError
 
 from store import textindex
 from store.ingest import drift
+from store.repair import copies as row_copies
 from store.repair.findings import (
     CountDrift,
     Dangling,
@@ -39,15 +44,16 @@ from store.repair.findings import (
 )
 from store.repair.fingerprints import (
     actual_indexes,
+    duplicate_keys,
     expected_indexes,
-    fingerprint_sql,
     index_fp,
-    text_columns,
 )
 from store.repair.fingerprints import table_fp as table_fp_of
 from store.repair.fixes import VISIBLE
 from store.repair.jobs import troubled
 from store.repair.pagecheck import PageCheck
+from store.repair.seqscan import seq_by_scan
+from store.repair.tablescan import scan_messages
 
 ProgressFn = Callable[[str, int, int], None]
 """Called with (step name, steps done, steps in all) before each step."""
@@ -60,24 +66,11 @@ class Cancelled(Exception):
     """The caller's `should_stop` asked the check to stop."""
 
 
-@dataclass
-class _Totals:
-    """What the one table scan of `message` adds up."""
-
-    rows: int = 0
-    visible: int = 0
-    stale: int = 0
-    stale_sessions: tuple[int, ...] = ()
-    sourced: int = 0
-    bad_source: int = 0
-    fingerprints: dict[str, tuple[int, int]] = field(default_factory=dict)
-
-
 # ------------------------------------------------------------------------------------------
 
 
 class Checker:
-    """One pass of checks on one connection (a read transaction per statement)."""
+    """One pass of checks on one connection, in one read transaction (one snapshot)."""
 
     def __init__(
         self,
@@ -94,6 +87,7 @@ class Checker:
         self.should_stop = should_stop or (lambda: False)
         self.out: dict[str, Any] = {}
         self.trusted: dict[str, IndexSpec] = {}
+        self.fts_check = False
 
     def run(self) -> Findings:
         """Every step; the page check runs meanwhile on a second connection (`PageCheck`)."""
@@ -110,6 +104,9 @@ class Checker:
         pages = PageCheck()
         pages.start()
         try:
+            # One read transaction around every step: they all see one snapshot (WAL), so a
+            # writer committing meanwhile cannot make an index and its table look different.
+            self.conn.execute("BEGIN")
             for done, (name, step) in enumerate([("pages", PageCheck.nothing), *steps]):
                 if self.should_stop():
                     pages.interrupt()
@@ -121,7 +118,11 @@ class Checker:
             if not pages.result().corrupt:
                 raise  # the pages are sound: the store cannot be read for another reason
         finally:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")  # nothing was written: this only ends the snapshot
             pages.join()
+        if self.fts_check and not pages.result().corrupt:
+            self._fts_integrity()
         found = pages.result()
         if found.corrupt:  # the file itself is damaged: the only fix is a rebuild
             return Findings(corrupt=found.corrupt)
@@ -146,41 +147,30 @@ class Checker:
         self.out["index_mismatches"] = tuple(mismatches)
         self.out["declared"] = tuple(expected_indexes())
         self.out["indexes"] = actual
-        totals = self._scan_messages([a for a in actual.values() if a.table == "message"])
+        totals = scan_messages(self.conn, [a for a in actual.values() if a.table == "message"])
         self.totals = totals
         drifted = []
+        lying: dict[str, int] = {}
         for spec in actual.values():
             table_fp = totals.fingerprints.get(spec.name) if spec.table == "message" else None
             if table_fp is None:
                 table_fp = table_fp_of(self.conn, spec)
-            if index_fp(self.conn, spec) == table_fp:
-                self.trusted[spec.name] = spec
-            else:
+            if index_fp(self.conn, spec) != table_fp:
                 drifted.append(spec.name)
+            elif spec.unique and (extra := self._duplicate_keys(spec)):
+                lying[spec.name] = extra  # says UNIQUE, holds equal keys: never write through it
+                drifted.append(spec.name)
+            else:
+                self.trusted[spec.name] = spec
         self.out["drifted_indexes"] = tuple(sorted(drifted))
+        self.out["lying_indexes"] = lying
 
-    def _scan_messages(self, specs: list[IndexSpec]) -> _Totals:
-        """The single table scan of `message`: totals plus its indexes' table-side fingerprints."""
-        text = text_columns(self.conn, "message")
-        fps = [fingerprint_sql(s, text) for s in specs]
-        row = self.q(
-            f"SELECT COUNT(*), SUM({VISIBLE}), SUM(stale), "
-            "group_concat(DISTINCT CASE WHEN stale THEN session_id END), "
-            "SUM(source_id IS NOT NULL), SUM(source_id NOT IN (SELECT id FROM source))"
-            + "".join(f", {fp}" for fp in fps)
-            + " FROM message NOT INDEXED"
-        )[0]
-        stale_sessions = tuple(sorted(int(s) for s in (row[3] or "").split(",") if s))
-        prints = {s.name: (int(row[0]), int(row[6 + i] or 0)) for i, s in enumerate(specs)}
-        return _Totals(
-            int(row[0]),
-            int(row[1] or 0),
-            int(row[2] or 0),
-            stale_sessions,
-            int(row[4] or 0),
-            int(row[5] or 0),
-            prints,
-        )
+    def _duplicate_keys(self, spec: IndexSpec) -> int:
+        """Rows beyond the first of each key; for `message`, counted only when the one scan's
+        distinct keys fall short of its rows (a NULL key counts there, never here)."""
+        if self.totals.distinct.get(spec.name) == self.totals.rows:
+            return 0
+        return duplicate_keys(self.conn, spec)
 
     def _trusted_index(
         self, table: str, columns: tuple[str, ...], *, unique: bool = False
@@ -194,7 +184,7 @@ class Checker:
 
     def _sequences(self) -> None:
         index = self._trusted_index("message", ("session_id", "seq"), unique=True)
-        issues = self._seq_by_index(index) if index else self._seq_by_scan()
+        issues = self._seq_by_index(index) if index else seq_by_scan(self.conn)
         self.out["seq_issues"] = tuple(issues)
         self.out["seq_rows"] = self._seq_rows([i.session_id for i in issues], index)
 
@@ -210,38 +200,6 @@ class Checker:
             SeqIssue(sid, n, zero=int(zero), disorder=int(bad or 0), gap=(lo, hi) != (1, n))
             for sid, n, lo, hi, zero, bad in rows
         ]
-
-    def _seq_by_scan(self) -> list[SeqIssue]:
-        """Without a trustworthy unique (session, seq) index: one table scan in id order."""
-        stats: dict[int, list[Any]] = {}
-        for sid, seq, _id in self.conn.execute(
-            "SELECT session_id, seq, id FROM message NOT INDEXED"
-        ):
-            st = stats.get(sid)
-            if st is None:
-                stats[sid] = [1, seq, seq, int(seq <= 0), seq, 0, {seq}]
-                continue
-            st[0] += 1
-            st[1], st[2] = min(st[1], seq), max(st[2], seq)
-            st[3] += seq <= 0
-            st[5] += seq < st[4]
-            st[4] = seq
-            st[6].add(seq)
-        issues = []
-        for sid, (n, lo, hi, zero, _last, bad, seen) in sorted(stats.items()):
-            if lo == 1 and hi == n and len(seen) == n and not bad:
-                continue
-            issues.append(
-                SeqIssue(
-                    sid,
-                    n,
-                    zero=zero,
-                    repeated=n - len(seen),
-                    disorder=bad,
-                    gap=(lo, hi) != (1, len(seen)),
-                )
-            )
-        return issues
 
     def _seq_rows(self, sessions: list[int], index: str | None) -> dict[int, tuple[SeqRow, ...]]:
         out: dict[int, tuple[SeqRow, ...]] = {}
@@ -261,6 +219,8 @@ class Checker:
     # -- duplicates -------------------------------------------------------------------------
 
     def _duplicates(self) -> None:
+        possible = self.totals.distinct.get("") != self.totals.with_raw
+        self.out["row_copies"] = row_copies.find(self.conn) if possible else ()
         if self._trusted_index("message", ("session_id", "stable_id"), unique=True):
             return  # a unique index that agrees with its table admits no copies
         groups = self.q(
@@ -285,6 +245,10 @@ class Checker:
             f"SELECT id, session_id, source_id FROM {source} "
             "WHERE session_id NOT IN (SELECT id FROM session)"
         )
+        copies = row_copies.orphaned(self.conn, [int(r[0]) for r in found])
+        self.out["row_copies"] = (*self.out.get("row_copies", ()), *copies)
+        copied = {i for c in copies for i in c.delete}
+        found = [r for r in found if r[0] not in copied]  # deleted as copies instead
         paths = {s.id: s.path for s in drift.sources(self.conn)}
         self.out["orphan_messages"] = tuple(
             OrphanMessage(
@@ -336,7 +300,11 @@ class Checker:
     def _logs(self) -> None:
         known = drift.sources(self.conn)
         # Only when the totals disagree (or rows were damaged) is each file counted.
-        sound = not (self.out.get("duplicates") or self.out.get("orphan_messages"))
+        sound = not (
+            self.out.get("duplicates")
+            or self.out.get("row_copies")
+            or self.out.get("orphan_messages")
+        )
         in_store = self.totals.sourced - self.totals.bad_source
         short = (
             drift.short_sources(self.conn, known)
@@ -365,8 +333,14 @@ class Checker:
         if indexed != expected:
             self.out["search_drift"] = f"{indexed:,} rows indexed of {expected:,}"
             return
+        self.fts_check = True  # after the snapshot: FTS5's check is written as an INSERT
+
+    def _fts_integrity(self) -> None:
+        """FTS5's own integrity check, one statement (one consistent view of its own), run after
+        the read transaction: inside it, a write that committed meanwhile would make it fail
+        with `database is locked`. A store still busy after the wait says nothing either way."""
         error = textindex.integrity_error(self.conn)
-        if error is not None:
+        if error is not None and "locked" not in error and "busy" not in error:
             self.out["search_drift"] = f"FTS5 integrity check: {error}"
 
     def _jobs(self) -> None:

@@ -69,6 +69,18 @@ class DuplicateGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class RowCopies:
+    """Rows of one session holding the same raw record and block (see `store.repair.copies`):
+    `keep` stays, `delete` are copies under fresh ids and stable ids."""
+
+    session_id: int
+    keep: int
+    delete: tuple[int, ...]
+    reason: str
+    """Why `keep` is the one kept."""
+
+
+@dataclass(frozen=True, slots=True)
 class SeqIssue:
     """A session whose `seq` values are not exactly 1..n in ingest (id) order."""
 
@@ -144,8 +156,12 @@ class Findings:
     indexes: Mapping[str, IndexSpec] = field(default_factory=dict)
     """The indexes the file has, by name."""
     drifted_indexes: tuple[str, ...] = ()
+    lying_indexes: Mapping[str, int] = field(default_factory=dict)
+    """Indexes (among `drifted_indexes`) that say UNIQUE over rows sharing a key, by name: the
+    rows beyond the first of each key (never UPDATE or DELETE through them)."""
     index_mismatches: tuple[IndexMismatch, ...] = ()
     duplicates: tuple[DuplicateGroup, ...] = ()
+    row_copies: tuple[RowCopies, ...] = ()
     seq_issues: tuple[SeqIssue, ...] = ()
     seq_rows: Mapping[int, tuple[SeqRow, ...]] = field(default_factory=dict)
     """Rows of the sessions in `seq_issues`, for the plan's preview (large sessions may be left

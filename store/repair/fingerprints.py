@@ -76,3 +76,17 @@ def index_fp(conn: sqlite3.Connection, spec: IndexSpec) -> tuple[int, int]:
         f'SELECT COUNT(*), {fp} FROM "{spec.table}" INDEXED BY "{spec.name}"'
     ).fetchone()
     return int(row[0]), int(row[1] or 0)
+
+
+def duplicate_keys(conn: sqlite3.Connection, spec: IndexSpec) -> int:
+    """Rows beyond the first of each key of a unique index, read from its table (`NOT INDEXED`):
+    0 when the index may be trusted to be unique. An index whose schema says UNIQUE but whose
+    b-tree was built non-unique (`writable_schema`) passes `quick_check` and the fingerprint; only
+    this scan (or `integrity_check`) sees the keys it holds twice."""
+    cols = ", ".join(f'"{c}"' for c in spec.columns)
+    nulls = " AND ".join(f'"{c}" IS NOT NULL' for c in spec.columns)  # NULLs never collide
+    row = conn.execute(
+        f'SELECT SUM(n - 1) FROM (SELECT COUNT(*) AS n FROM "{spec.table}" NOT INDEXED '
+        f"WHERE {nulls} GROUP BY {cols} HAVING COUNT(*) > 1)"
+    ).fetchone()
+    return int(row[0] or 0)

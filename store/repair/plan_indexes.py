@@ -34,6 +34,8 @@ def _blocked(spec: IndexSpec, f: Findings) -> bool:
     """A unique index cannot be rebuilt while its table holds rows with equal keys."""
     if not spec.unique:
         return False
+    if spec.name in f.lying_indexes:
+        return True  # never REINDEX or write through it: dropped, rows made unique, recreated
     if spec.columns == ("session_id", "stable_id"):
         return bool(f.duplicates)
     if _late(spec):
@@ -53,8 +55,13 @@ def index_steps(f: Findings) -> list[Step]:
                 Step(
                     "drop_index",
                     ("index_drift",),
-                    f"drop index {name} (its entries disagree with the table and "
-                    "it is recreated below) and keep reads fast with a stand-in",
+                    f"drop index {name} ("
+                    + (
+                        "it says UNIQUE over rows sharing a key: nothing is written through it"
+                        if name in f.lying_indexes
+                        else "its entries disagree with the table"
+                    )
+                    + "; it is recreated below) and keep reads fast with a stand-in",
                     {"index": name, "standin": _spec_json(standin(keep))},
                     indexes=(name,),
                 )
@@ -122,3 +129,21 @@ def _blocked_drifted(f: Findings, drifted: set[str], late: bool) -> list[IndexSp
         if spec is not None and _blocked(spec, f) and _late(spec) == late:
             out.append(spec)
     return out
+
+
+def verify_steps(f: Findings) -> list[Step]:
+    """After an index that said UNIQUE over equal keys was dropped and recreated: SQLite's own
+    `integrity_check` of its tables, which compares every entry with its row."""
+    if not f.lying_indexes:
+        return []
+    tables = sorted({f.indexes[n].table for n in f.lying_indexes if n in f.indexes})
+    return [
+        Step(
+            "verify",
+            ("index_drift",),
+            f"verify {', '.join(tables)} with PRAGMA integrity_check (a problem left fails the "
+            "repair, saying which)",
+            {"tables": tables},
+            indexes=tuple(sorted(f.lying_indexes)),
+        )
+    ]

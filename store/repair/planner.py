@@ -13,7 +13,9 @@ here:
 4. unique indexes that do not involve `seq` are recreated (ingest's upsert needs them);
 5. files are re-read or ingested (appends need the indexes of step 4);
 6. sessions are renumbered (also those whose rows steps 3 and 5 moved), then the `seq` index is
-   recreated, counts are recounted, and log files that are gone are marked (never dropped).
+   recreated, counts are recounted, and log files that are gone are marked (never dropped);
+7. an index that said UNIQUE over equal keys (rebuilt by the steps above) is verified last with
+   `PRAGMA integrity_check` of its table.
 A store whose pages are damaged gets one step: rebuild from the logs.
 """
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from store.repair.findings import Findings, SeqRow
-from store.repair.plan_indexes import create_steps, index_steps
+from store.repair.plan_indexes import create_steps, index_steps, verify_steps
 from store.repair.plans import Deletion as Deletion
 from store.repair.plans import Keeper as Keeper
 from store.repair.plans import Plan as Plan
@@ -79,6 +81,7 @@ def plan(f: Findings) -> Plan:
     steps += _renumber_steps(f, steps)
     steps += create_steps(f, late=True)
     steps += _tail_steps(f, steps)
+    steps += verify_steps(f)
     return Plan(tuple(steps))
 
 
@@ -139,6 +142,8 @@ def _row_steps(f: Findings) -> list[Step]:
                 ),
             )
         )
+    if f.row_copies:
+        steps.append(_copies_step(f))
     if f.orphan_parts:
         steps.append(
             Step(
@@ -159,6 +164,28 @@ def _row_steps(f: Findings) -> list[Step]:
             )
         )
     return steps
+
+
+def _copies_step(f: Findings) -> Step:
+    """Copies of rows are deleted by id, with their parts; the kept row stays where it is."""
+    extra = sum(len(c.delete) for c in f.row_copies)
+    said = "; ".join(
+        f"keeps #{c.keep}, {c.reason}; deletes {', '.join(f'#{i}' for i in c.delete)}"
+        for c in f.row_copies[:3]
+    )
+    more = f"; ... (+{len(f.row_copies) - 3})" if len(f.row_copies) > 3 else ""
+    return Step(
+        "dedupe",
+        ("duplicate_rows",),
+        f"delete {many(extra, 'copied row')} by id with their parts: {said}{more}",
+        {"groups": [[c.keep, c.keep, list(c.delete)] for c in f.row_copies]},
+        sessions=tuple(sorted({c.session_id for c in f.row_copies})),
+        deletes=tuple(
+            Deletion("message", i, f"a copy of #{c.keep} ({c.reason})")
+            for c in f.row_copies
+            for i in c.delete
+        ),
+    )
 
 
 def _log_steps(f: Findings) -> list[Step]:

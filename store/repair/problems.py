@@ -56,8 +56,21 @@ def _file_problems(f: Findings) -> list[Problem]:
             "index_drift",
             len(f.drifted_indexes),
             (),
-            f"index entries disagree with their table ({', '.join(f.drifted_indexes)}); "
-            "fix: REINDEX (or drop and recreate)",
+            "; ".join(
+                [
+                    *(
+                        [f"index entries disagree with their table ({', '.join(plain)})"]
+                        if (plain := [n for n in f.drifted_indexes if n not in f.lying_indexes])
+                        else []
+                    ),
+                    *(
+                        f"{name} says UNIQUE but its table holds "
+                        f"{many(n, 'row', 'rows')} sharing a key with another"
+                        for name, n in sorted(f.lying_indexes.items())
+                    ),
+                ]
+            )
+            + "; fix: REINDEX (or drop and recreate)",
         ),
         _problem(
             "index_schema",
@@ -80,6 +93,14 @@ def _row_problems(f: Findings) -> list[Problem]:
             f"{many(extra, 'extra copy', 'extra copies')} of "
             f"{many(len(f.duplicates), 'message')} (same session and stable id); fix: keep "
             "the copy that matches the log, else the earliest, delete the others by id",
+        ),
+        _problem(
+            "duplicate_rows",
+            sum(len(c.delete) for c in f.row_copies),
+            (c.session_id for c in f.row_copies),
+            f"{many(sum(len(c.delete) for c in f.row_copies), 'row')} copying another row of "
+            "their session (same raw record and block, a stable id the record does not name); "
+            "fix: keep the row the log line names, delete the copies by id with their parts",
         ),
         _problem(
             "orphan_part",

@@ -25,5 +25,6 @@ STEPS: dict[str, Callable[[], Step]] = {
     "recount": renumber.Recount,
     "reread": reread.Reread,
     "search_index": searchindex.SearchIndex,
+    "verify": fixes.Verify,
 }
 """Step kinds by job name."""

@@ -88,3 +88,23 @@ async def test_backfill_fills_an_empty_store_and_shows_progress(db_file: Path) -
         assert progress[-1] == ""
         assert len(table_keys(app)) == pages.session_count() > 0
         assert any("Backfill added" in m for m in messages(app))
+
+
+async def test_a_write_waiting_for_a_repair_says_why(fixture_store: Path) -> None:
+    """A write held off by another process's repair lease (`store.lease`) is a notification
+    naming the repair, not a failure."""
+    import threading
+
+    from store import funnel
+
+    app = ConvoApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        writer = threading.Thread(
+            target=funnel._tell_waiting, args=("the store is being repaired by process 7",)
+        )
+        writer.start()
+        writer.join()
+        await settle(pilot)
+        assert any("being repaired by process 7" in m for m in messages(app))
+        assert not [n for n in app._notifications if n.severity == "error"]

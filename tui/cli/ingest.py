@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from store import db as store_db
+from store import funnel
 from store.ingest.driver import Ingester
 from store.ingest.parsers.registry import PARSERS
 from store.ingest.writing import IngestReport, Progress
@@ -25,11 +26,22 @@ def register(add: Add) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     open_db(args)
     show_bar = sys.stderr.isatty() and not args.quiet and not args.json
-    if show_bar:
-        report = _ingest_with_bar(args)
-    else:
-        with store_db.reading():
-            report = Ingester(agent=args.agent).run(args.paths or None)
+    said: set[str] = set()
+
+    def waiting(reason: str) -> None:  # a repair holds the store: say why once, then wait
+        if reason not in said:
+            said.add(reason)
+            print(f"convo: waiting: {reason}", file=sys.stderr, flush=True)
+
+    unsubscribe = funnel.on_wait(waiting)
+    try:
+        if show_bar:
+            report = _ingest_with_bar(args)
+        else:
+            with store_db.reading():
+                report = Ingester(agent=args.agent).run(args.paths or None)
+    finally:
+        unsubscribe()
     if args.json:
         print_json(report.to_json())
     else:

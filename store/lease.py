@@ -1,0 +1,68 @@
+"""The repair lease: while a repair has dropped one of `message`'s unique indexes (to rebuild one
+that said UNIQUE over equal keys), the append's `ON CONFLICT` has nothing to conflict on, so a
+writer in another process (another `convo ingest`, the app's live following) must not append.
+
+There is no lease row to leak: the lease is held exactly while a declared unique index of
+`message` is absent and a repair job (pending or running) belongs to another live process. A
+writer checks it inside its own write transaction (`check`), so the repair cannot drop the index
+between the check and the write; `store.funnel.write` then waits, retries and says why.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+UNIQUE_MESSAGE_INDEXES = ("message_session_id_seq", "message_session_id_stable_id")
+
+
+class LeaseHeld(Exception):
+    """A repair holds the lease; `reason` says which process and which index."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def holder(conn: sqlite3.Connection) -> str | None:
+    """Why writers must wait now, or None when they need not."""
+    unique = {
+        name
+        for name, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'"
+        )
+        if sql and str(sql).upper().startswith("CREATE UNIQUE")
+    }
+    missing = [n for n in UNIQUE_MESSAGE_INDEXES if n not in unique]
+    if not missing:
+        return None
+    for job_id, name, pid in conn.execute(
+        "SELECT id, name, pid FROM job WHERE status IN ('pending', 'running') "
+        "AND pid IS NOT NULL AND pid <> ? ORDER BY id",
+        (os.getpid(),),
+    ):
+        if _alive(int(pid)):
+            return (
+                f"the store is being repaired by process {pid} (job #{job_id}, {name}): "
+                f"{', '.join(missing)} is rebuilt meanwhile"
+            )
+    return None
+
+
+def check(conn: sqlite3.Connection) -> None:
+    """Raise `LeaseHeld` when a repair holds the lease (call it inside the write transaction)."""
+    reason = holder(conn)
+    if reason is not None:
+        raise LeaseHeld(reason)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True

@@ -97,7 +97,7 @@ def run(
     try:
         with reading() as conn:
             findings = Checker(
-                conn, roots, logs, steps.checker if steps else progress, should_stop
+                conn, roots, logs, steps.checker if steps else progress, should_stop, deep=deep
             ).run()
             if deep and not findings.corrupt:
                 found = deep_check.run(

@@ -11,7 +11,7 @@ import pytest
 
 from store import db as store_db
 from store.search import engine
-from tests.store.repair.repair_support import Corpus, build, raw, transcripts
+from tests.store.repair.repair_support import Corpus, build, cli, kinds, raw, transcripts
 from tests.store.repair.test_repair_damage import check_repair_check
 
 
@@ -42,7 +42,6 @@ def corrupt_storage(corpus: Corpus) -> None:
     [
         (lose_entries, "search_drift"),
         (drop_table, "search_missing"),
-        (corrupt_storage, "search_drift"),
     ],
 )
 def test_a_damaged_search_index_is_found_and_rebuilt(
@@ -58,6 +57,30 @@ def test_a_damaged_search_index_is_found_and_rebuilt(
     before = transcripts(corpus.db)
     damage(corpus)
     check_repair_check(corpus, tmp_path, capsys, {kind})
+    assert transcripts(corpus.db) == before
+    store_db.open_store(corpus.db)
+    assert {h.message_id for h in engine.search("the", limit=500).hits} == every
+
+
+def test_damaged_index_storage_is_found_by_the_deep_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FTS5's own integrity check reads the whole index (several times `quick_check`), so it
+    belongs to `--deep`: the default check does not see storage damage that keeps the row counts
+    right; `check --deep` does, and `repair --deep` rebuilds the index."""
+    corpus = build(tmp_path)
+    store_db.open_store(corpus.db)
+    every = {h.message_id for h in engine.search("the", limit=500).hits}
+    before = transcripts(corpus.db)
+    corrupt_storage(corpus)
+    code, report = cli(capsys, corpus.db, "check", "--json")
+    assert "search_drift" not in kinds(report), report
+    code, report = cli(capsys, corpus.db, "check", "--deep", "--json")
+    assert code == 1 and "search_drift" in kinds(report), report
+    code, out = cli(capsys, corpus.db, "repair", "--deep", "--yes")
+    assert code == 0, out
+    code, after = cli(capsys, corpus.db, "check", "--deep", "--json")
+    assert (code, after["problems"]) == (0, []), after
     assert transcripts(corpus.db) == before
     store_db.open_store(corpus.db)
     assert {h.message_id for h in engine.search("the", limit=500).hits} == every

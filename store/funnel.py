@@ -34,6 +34,16 @@ LEASE_POLL_S = 0.25
 """How often a writer held off by a repair's lease (`store.lease`) tries again."""
 LEASE_WAIT_S = 3600.0
 """How long it waits for the repair before the write fails, with the lease's reason."""
+_give_up = threading.Event()
+"""Set while the program is shutting down: a write waiting for a lease fails at once."""
+
+
+def give_up_waiting(give_up: bool = True) -> None:
+    """Make writes waiting for a repair's lease fail now (the app is quitting), or wait again."""
+    if give_up:
+        _give_up.set()
+    else:
+        _give_up.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +130,9 @@ def write(work: Callable[[], T], context: Context, *, retries: int = LOCK_RETRIE
             if waited == 0.0:
                 log.warning("waiting: %s (%s)", held.reason, context.describe())
                 _tell_waiting(held.reason)
-            if waited >= LEASE_WAIT_S:
+            if waited >= LEASE_WAIT_S or _give_up.is_set():
                 return _fail(held, "locked", context)
-            time.sleep(LEASE_POLL_S)
+            _give_up.wait(LEASE_POLL_S)
             waited += LEASE_POLL_S
             continue
         except Exception as err:

@@ -3,17 +3,36 @@ that said UNIQUE over equal keys), the append's `ON CONFLICT` has nothing to con
 writer in another process (another `convo ingest`, the app's live following) must not append.
 
 There is no lease row to leak: the lease is held exactly while a declared unique index of
-`message` is absent and a repair job (pending or running) belongs to another live process. A
-writer checks it inside its own write transaction (`check`), so the repair cannot drop the index
-between the check and the write; `store.funnel.write` then waits, retries and says why.
+`message` is absent and a repair job (pending or running) belongs to a live process: another
+one, or this one when the writer is not the thread running the repair (the app repairs on one
+thread while it follows the logs on another; the repair's own re-reads run on its thread and
+must not wait for themselves: `repairing` marks that thread). A writer checks it inside its own
+write transaction (`check`), so the repair cannot drop the index between the check and the
+write; `store.funnel.write` then waits, retries and says why.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 UNIQUE_MESSAGE_INDEXES = ("message_session_id_seq", "message_session_id_stable_id")
+
+
+_thread = threading.local()
+
+
+@contextmanager
+def repairing() -> Iterator[None]:
+    """Mark this thread as the one running repair jobs while the block runs (re-entrant)."""
+    _thread.depth = getattr(_thread, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _thread.depth -= 1
 
 
 class LeaseHeld(Exception):
@@ -36,14 +55,18 @@ def holder(conn: sqlite3.Connection) -> str | None:
     missing = [n for n in UNIQUE_MESSAGE_INDEXES if n not in unique]
     if not missing:
         return None
+    me = os.getpid()
+    own = getattr(_thread, "depth", 0) > 0
     for job_id, name, pid in conn.execute(
         "SELECT id, name, pid FROM job WHERE status IN ('pending', 'running') "
-        "AND pid IS NOT NULL AND pid <> ? ORDER BY id",
-        (os.getpid(),),
+        "AND pid IS NOT NULL ORDER BY id"
     ):
-        if _alive(int(pid)):
+        if int(pid) == me and own:
+            continue  # the repair's own writes
+        if int(pid) == me or _alive(int(pid)):
+            who = "this process" if int(pid) == me else f"process {pid}"
             return (
-                f"the store is being repaired by process {pid} (job #{job_id}, {name}): "
+                f"the store is being repaired by {who} (job #{job_id}, {name}): "
                 f"{', '.join(missing)} is rebuilt meanwhile"
             )
     return None

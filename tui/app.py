@@ -69,6 +69,7 @@ class ConvoApp(QuietCrashes, BackgroundWork):
         return SessionsScreen()
 
     def on_mount(self) -> None:
+        funnel.give_up_waiting(False)
         self._unsubscribe = funnel.subscribe(self._heard_failure)
         self._unwait = funnel.on_wait(self._heard_wait)
         if self.notice:
@@ -76,6 +77,7 @@ class ConvoApp(QuietCrashes, BackgroundWork):
         self.start_background()
 
     def on_unmount(self) -> None:
+        funnel.give_up_waiting()  # a write waiting for a repair's lease must not hold up quitting
         self._unsubscribe()
         self._unwait()
         self.stop_background()

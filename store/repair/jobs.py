@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from store import funnel
+from store import funnel, lease
 from store.errors import NotFound, StoreError
 from store.models import Job, db
 from store.repair.findings import JobFact
@@ -228,7 +228,7 @@ def run(
             raise StoreError(f"no runner for job #{job_id} ({job.name})", "Repair failed")
         if job.status == "running" and alive(job) and job.pid != os.getpid():
             raise StoreError(f"job #{job_id} is running in process {job.pid}", "Repair busy")
-        with active(job_id):
+        with active(job_id), lease.repairing():
             stop = should_stop or (lambda: False)
             return Runner(job, make(), progress, stop, batch_rows, pause_s, batch_s).loop()
 
@@ -279,18 +279,19 @@ def apply(
             queue.append(next(created))
     results = []
     stop = should_stop or (lambda: False)
-    for pos, jid in enumerate(queue):
-        results.append(
-            run(
-                jid,
-                progress=progress,
-                should_stop=stop,
-                batch_rows=batch_rows,
-                pause_s=pause_s,
-                batch_s=batch_s,
+    with lease.repairing():  # between its jobs too, this thread's own writes never wait
+        for pos, jid in enumerate(queue):
+            results.append(
+                run(
+                    jid,
+                    progress=progress,
+                    should_stop=stop,
+                    batch_rows=batch_rows,
+                    pause_s=pause_s,
+                    batch_s=batch_s,
+                )
             )
-        )
-        if results[-1].status == "cancelled" or stop():
-            release(queue[pos + 1 :])
-            break
+            if results[-1].status == "cancelled" or stop():
+                release(queue[pos + 1 :])
+                break
     return results

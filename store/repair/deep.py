@@ -29,6 +29,8 @@ from typing import Any
 
 from store.append import readable
 from store.db import reading
+from store.ingest.parsers.registry import PARSERS
+from store.records import MessageRecord, ParseState
 from store.repair.checker import Cancelled
 from store.repair.findings import Problem
 from store.repair.plans import Plan, Step, many
@@ -46,7 +48,8 @@ ProgressFn = Callable[[str, int, int], None]
 
 @dataclass(frozen=True, slots=True)
 class Unreadable:
-    """A message whose raw record does not decompress."""
+    """A message whose raw record is damaged: it does not decompress, or no longer gives the
+    row's text."""
 
     id: int
     session_id: int
@@ -98,7 +101,8 @@ class DeepReport:
                 "raw_unreadable",
                 len(rows),
                 _sessions(rows),
-                f"stored log records that do not decompress (damaged in place): {names(rows)}; "
+                f"stored log records damaged in place (they do not decompress or no longer give "
+                f"their text): {names(rows)}; "
                 "`convo repair --deep` re-reads them from their logs",
             )
         ]
@@ -112,7 +116,7 @@ class DeepReport:
                 "raw_lost",
                 len(rows),
                 _sessions(rows),
-                f"stored log records that do not decompress and cannot be recovered (their log "
+                f"stored log records damaged in place that cannot be recovered (their log "
                 f"is gone or no longer holds them): {names(rows)}",
             )
         ]
@@ -213,7 +217,10 @@ class _Integrity(threading.Thread):
 def _records(
     conn: sqlite3.Connection, tell: ProgressFn, stop: Callable[[], bool], batch: int
 ) -> tuple[list[int], int]:
-    """(ids of the records that do not decompress, records read), by id in batches."""
+    """(ids of the records that are damaged, records read), by id in batches. A record is damaged
+    when it does not decompress, or when re-parsing it gives its row another text (a record
+    damaged inside a well-formed page can still decompress: zstd frames here carry no checksum),
+    or no longer names the row at all (some ids are derived from the content)."""
     bad: list[int] = []
     top = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM message").fetchone()[0])
     total = int(conn.execute("SELECT COUNT(*) FROM message NOT INDEXED").fetchone()[0])
@@ -223,16 +230,44 @@ def _records(
             raise Cancelled("check cancelled")
         tell("raw records", done, total)
         page = conn.execute(
-            "SELECT id, raw FROM message WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+            "SELECT m.id, m.raw, m.stable_id, m.text, m.line, src.agent, src.path FROM message "
+            "AS m LEFT JOIN source AS src ON src.id = m.source_id "
+            "WHERE m.id > ? AND m.id <= ? ORDER BY m.id LIMIT ?",
             (after, top, batch),
         ).fetchall()
-        bad += [int(mid) for mid, blob in page if blob and readable(blob) is None]
+        bad += [int(row[0]) for row in page if row[1] and _damaged(row)]
         done += len(page)
         if len(page) < batch:
             break
         after = page[-1][0]
     tell("raw records", done, total)
     return bad, done
+
+
+REPARSED = ("claude", "codex")
+"""Formats whose one line re-parses on its own into exactly the rows it gave (Gemini and
+opencode records are whole documents or messages split into blocks: decompression only)."""
+
+
+def _damaged(row: Any) -> bool:
+    _id, blob, stable, text, line, agent, path = row
+    raw = readable(blob)
+    if raw is None:
+        return True
+    if agent not in REPARSED:
+        return False
+    try:
+        found = [
+            r
+            for r in PARSERS[agent]([(int(line or 1), raw)], ParseState(str(path or "")))
+            if isinstance(r, MessageRecord)
+        ]
+    except Exception:  # parsers do not raise; if one does, this check cannot tell
+        return False
+    again = next((r for r in found if r.stable_id == stable), None)
+    if again is None:  # ids of these formats come from the record (some from its content)
+        return bool(found)
+    return again.text != (text or "")
 
 
 def _describe(conn: sqlite3.Connection, ids: Sequence[int]) -> tuple[Unreadable, ...]:

@@ -257,3 +257,46 @@ def test_deep_reads_the_records_in_bounded_batches_and_stops_when_asked(tmp_path
         assert reads == sorted(reads) and reads[-1] == total and len(reads) > total // 7
         with pytest.raises(Cancelled):
             deep.run(conn, batch=7, should_stop=lambda: len(seen) > 3)
+
+
+def test_check_deep_finds_a_record_that_decompresses_but_says_something_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bytes changed inside a record whose zstd frame still decodes (frames carry no checksum):
+    re-parsing it gives its row another text, so `--deep` finds it and the re-read restores it."""
+    from store.append import compress, decompress
+
+    corpus = build(tmp_path)
+    with raw(corpus.db) as conn:
+        mid, sid, seq, text, blob = conn.execute(
+            "SELECT m.id, m.session_id, m.seq, m.text, m.raw FROM message AS m "
+            "JOIN source AS s ON s.id = m.source_id WHERE s.agent = 'claude' "
+            "AND m.kind = 'prompt' AND length(m.text) > 12 AND m.hidden = 0 LIMIT 1"
+        ).fetchone()
+        word = text.split()[0]
+        line = decompress(blob)
+        assert word.encode() in line
+        bent = line.replace(word.encode(), word[::-1].upper().encode(), 1)
+        conn.execute("UPDATE message SET raw = ? WHERE id = ?", (compress(bent), mid))
+    code, report = cli(capsys, corpus.db, "check", "--deep", "--json")
+    assert code == 1 and "raw_unreadable" in kinds(report), report
+    found = next(p for p in report["problems"] if p["kind"] == "raw_unreadable")
+    assert f"session {sid} #{seq}" in found["detail"]
+    code, out = cli(capsys, corpus.db, "repair", "--deep", "--yes")
+    assert code == 0, out
+    code, after = cli(capsys, corpus.db, "check", "--deep", "--json")
+    assert (code, after["problems"]) == (0, []), after
+    with raw(corpus.db) as conn:
+        (back,) = conn.execute(
+            "SELECT raw FROM message WHERE session_id = ? AND seq = ?", (sid, seq)
+        ).fetchone()
+    assert decompress(back) == line
+
+
+def test_check_deep_finds_nothing_in_healthy_fixture_stores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Re-parsing every Claude and Codex record gives back each row's text: no false alarm."""
+    corpus = build(tmp_path)
+    code, report = cli(capsys, corpus.db, "check", "--deep", "--json")
+    assert (code, report["problems"]) == (0, []), report

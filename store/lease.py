@@ -18,6 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 UNIQUE_MESSAGE_INDEXES = ("message_session_id_seq", "message_session_id_stable_id")
 
@@ -63,7 +64,7 @@ def holder(conn: sqlite3.Connection) -> str | None:
     ):
         if int(pid) == me and own:
             continue  # the repair's own writes
-        if int(pid) == me or _alive(int(pid)):
+        if int(pid) == me or pid_alive(int(pid)):
             who = "this process" if int(pid) == me else f"process {pid}"
             return (
                 f"the store is being repaired by {who} (job #{job_id}, {name}): "
@@ -79,13 +80,16 @@ def check(conn: sqlite3.Connection) -> None:
         raise LeaseHeld(reason)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process is running (a zombie nobody reaped yet counts as dead)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    except OSError:
-        return False
-    return True
+    try:  # a killed child that nobody reaped yet is a zombie: dead for our purposes
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from store import funnel, lease
@@ -54,21 +53,7 @@ def alive(job: Job | JobStatus) -> bool:
         and funnel.now_ms() - job.updated_at > STALE_S * 1000
     ):
         return False
-    return _pid_alive(job.pid)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed child that nobody reaped yet is a zombie: dead for our purposes
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
+    return lease.pid_alive(job.pid)
 
 
 class Troubled(NamedTuple):

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from store import append
-from store.ingest.parsers.common import LineError, load_line
+from store.ingest.parsers.common import LineError, load_line, prune_deep
 from store.ingest.parsers.registry import detect_agent
 from store.records import (
     MessageRecord,
@@ -112,8 +112,13 @@ def _sniff_document(fh: BinaryIO) -> str | None:
         return None
     try:
         value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
+    except orjson.JSONDecodeError as exc:
+        if "depth" not in str(exc):
+            return None
+        try:  # one value nested too deep costs that value, not the document
+            value = orjson.loads(prune_deep(data))
+        except orjson.JSONDecodeError:
+            return None
     if isinstance(value, list):  # Gemini's logs.json is an array of prompt rows
         value = next((v for v in value if isinstance(v, dict)), None)
     return detect_agent([value]) if isinstance(value, dict) else None

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from store.ingest.parsers.common import as_text, digest, dumps, iso_to_ms
+from store.ingest.parsers.common import as_text, digest, dumps, iso_to_ms, sql_int
 from store.records import (
     KIND_META,
     KIND_PROMPT,
@@ -305,9 +305,7 @@ def _tokens(usage: Any) -> tuple[int | None, int | None]:
 
 
 def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    return int(value)
+    return sql_int(value, floats=True) or 0
 
 
 def _system(base: dict[str, Any], obj: dict[str, Any]) -> MessageRecord:

@@ -141,7 +141,7 @@ def opt_str(value: Any) -> str | None:
 
 def opt_int(value: Any) -> int | None:
     """`value` if it is an int (not a bool), else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return common.sql_int(value)
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +44,46 @@ class LineError(Exception):
         self.reason = reason
 
 
-def load_line(raw: bytes) -> dict[str, Any]:
+MAX_DEPTH = 200
+"""Values nested deeper than this are cut (orjson refuses 1024, the stdlib runs out of stack)."""
+
+
+def prune_deep(raw: bytes, limit: int = MAX_DEPTH) -> bytes:
+    """`raw` with every array or object nested deeper than `limit` replaced by `null`.
+
+    A slow byte scan, for the rare document that orjson refuses as too deep: the rest of the
+    document is kept as it was.
+    """
+    out = bytearray()
+    depth = 0
+    cut_from = -1  # the depth at which the value being cut started, or -1
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit and cut_from < 0:
+                cut_from = depth
+                out += b"null"
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+            if cut_from > depth:
+                cut_from = -1
+                continue
+        if cut_from < 0:
+            out.append(byte)
+    return bytes(out)
+
+
+def load_line(raw: bytes, prune: bool = False) -> dict[str, Any]:
     """Decode one log line into a JSON object, as tolerantly as the data allows.
 
     Handles a UTF-8 BOM, invalid UTF-8 (replaced, so one bad byte costs one character), lone
@@ -51,7 +91,9 @@ def load_line(raw: bytes) -> dict[str, Any]:
     line (the complete record is salvaged).
 
     Raises:
-        LineError: the line holds no JSON object (`malformed-json`, `not-an-object`, `empty`).
+        LineError: the line holds no JSON object (`malformed-json`, `not-an-object`, `empty`,
+            `too-deep`, `too-big`). With `prune` (whole documents), values nested too deep are
+            replaced by null instead of losing the document.
     """
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
@@ -60,7 +102,13 @@ def load_line(raw: bytes) -> dict[str, Any]:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        value = _slow_load(raw)
+        try:
+            value = _slow_load(raw)
+        except (RecursionError, MemoryError) as exc:
+            # orjson stops at depth 1024; the stdlib fallback then runs out of stack or memory.
+            if prune and isinstance(exc, RecursionError):
+                return load_line(prune_deep(raw))
+            raise LineError("too-deep" if isinstance(exc, RecursionError) else "too-big") from None
     else:
         # orjson accepts lone-surrogate escapes in some versions and not in others; scrub is
         # cheap when there is nothing to replace, but walking every value is not, so only
@@ -98,13 +146,33 @@ def snippet(raw: bytes, limit: int = 160) -> str:
     return scrub(raw[:limit].decode("utf-8", errors="replace"))
 
 
+INT64_MAX = 2**63 - 1
+
+
+def sql_int(value: Any, floats: bool = False) -> int | None:
+    """`value` as an int that SQLite can store (64-bit), else None; finite floats only if asked.
+
+    Every number a parser takes from a log goes through here: `1e999`, NaN and integers beyond
+    2^63 become None (the field is lost, the line is kept).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and floats:
+        if not math.isfinite(value) or abs(value) > INT64_MAX:
+            return None
+        value = int(value)
+    if not isinstance(value, int) or not -INT64_MAX - 1 <= value <= INT64_MAX:
+        return None
+    return value
+
+
 def iso_to_ms(value: Any) -> int | None:
     """ISO-8601 (with or without `Z`, ms or µs) or epoch seconds/ms to UTC epoch milliseconds."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         # Epoch seconds vs milliseconds: anything below 10^11 is seconds (year 5138 in ms).
-        return int(value * 1000) if value < 1e11 else int(value)
+        return sql_int(value * 1000 if value < 1e11 else value, floats=True)
     if not isinstance(value, str) or not value:
         return None
     text = value.strip()
@@ -116,7 +184,10 @@ def iso_to_ms(value: Any) -> int | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    try:
+        return int(moment.timestamp() * 1000)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def digest(*pieces: str | bytes | None) -> str:

@@ -148,7 +148,7 @@ class _State:
 
 
 def _line(number: int, raw: bytes, st: _State) -> list[Record]:
-    obj = common.load_line(raw)
+    obj = common.load_line(raw, prune=True)
     if "$rewindTo" in obj and isinstance(obj["$rewindTo"], str):
         target = obj["$rewindTo"] or None
         return [
@@ -370,7 +370,7 @@ def _stem(path: str) -> str:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return common.sql_int(value)
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -253,7 +253,7 @@ def _str(value: Any) -> str | None:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return common.sql_int(value)
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -140,7 +140,7 @@ def opt_str(value: Any) -> str | None:
 
 
 def opt_int(value: Any) -> int | None:
-    """`value` if it is an int (not a bool), else None."""
+    """`value` if it is an int (not a bool) that SQLite can store, else None (`common.sql_int`)."""
     return common.sql_int(value)
 
 

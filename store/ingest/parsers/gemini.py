@@ -280,8 +280,8 @@ def _message(
         line_type=mtype if isinstance(mtype, str) else "(no type)",
         timestamp=ts,
         model=model,
-        tokens_in=_int(tokens.get("input")),
-        tokens_out=_int(tokens.get("output")),
+        tokens_in=common.sql_int(tokens.get("input")),
+        tokens_out=common.sql_int(tokens.get("output")),
         replace=replace,
     )
     if mtype == "user":
@@ -367,10 +367,6 @@ def _stem(path: str) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)] or name
     return name or "gemini-session"
-
-
-def _int(value: Any) -> int | None:
-    return common.sql_int(value)
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -100,8 +100,8 @@ def message_records(
         line_type=f"message/{role}" if isinstance(role, str) else "message",
         timestamp=ts,
         model=model,
-        tokens_in=_int(tokens.get("input")),
-        tokens_out=_int(tokens.get("output")),
+        tokens_in=common.sql_int(tokens.get("input")),
+        tokens_out=common.sql_int(tokens.get("output")),
         replace=replace,
     )
     blocks = [_user_block(parts)] if role == "user" else _assistant_blocks(info, parts)
@@ -250,10 +250,6 @@ def _ms(value: Any) -> int | None:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    return common.sql_int(value)
 
 
 def _dict(value: Any) -> dict[str, Any]:
